@@ -1,0 +1,50 @@
+# edgesense: two commands, `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit e2e airflow moto-start moto-stop lock clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==25.3"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## venv: create .venv and install exactly the pinned versions
+venv: $(STAMP)
+
+## demo: end to end on an embedded AWS (moto_server), then stop everything
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+## test: ruff + the whole pytest suite (unit and end-to-end against moto_server)
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check dags plugins tests scripts
+	$(BIN)/ruff format --check dags plugins tests scripts
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/dags
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+## airflow: `airflow standalone` on moto with everything configured (UI on :8080)
+airflow: $(STAMP)
+	$(BIN)/python scripts/airflow_local.py
+
+## lock: regenerate constraints.txt from a fresh resolve
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install -q "pip==25.3" && .lockvenv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+	(echo "# Pinned from a working install. Regenerate with: make lock"; .lockvenv/bin/pip freeze) > constraints.txt
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .run .airflow-* .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+CREATE OR REPLACE TEMP TABLE raw_lines (local_file VARCHAR, line VARCHAR);

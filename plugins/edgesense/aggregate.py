@@ -1,0 +1,254 @@
+"""The DuckDB core: parse a batch of local log files, name URL patterns, aggregate.
+
+One :class:`Aggregator` handles one batch. It scans every file once, reduces to distinct
+paths before applying the rules (each regex compiled once, as a bound constant), and
+leaves three tables behind: ``requests`` (one row per valid line), ``minute_metrics``
+and the rejected lines in ``stage``. Nothing here knows about Airflow or AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from edgesense import sql
+from edgesense.formats import CorruptObject, detect
+from edgesense.rules import RuleSet
+
+log = logging.getLogger(__name__)
+
+LINE_DELIMITER = "\x1f"
+MAX_LINE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A local copy of one object; ``key`` is what users see in errors (S3 key or path)."""
+
+    path: Path
+    key: str
+
+
+@dataclass
+class BatchResult:
+    lines_valid: int = 0
+    lines_rejected: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    files_processed: int = 0
+    files_rejected: list[dict[str, str]] = field(default_factory=list)
+    formats: dict[str, int] = field(default_factory=dict)
+    rules_version: str = ""
+    rules_rejected: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def lines_total(self) -> int:
+        return self.lines_valid + self.lines_rejected
+
+    @property
+    def reject_ratio(self) -> float:
+        return self.lines_rejected / self.lines_total if self.lines_total else 0.0
+
+    def as_report(self) -> dict[str, Any]:
+        return {
+            "lines_valid": self.lines_valid,
+            "lines_rejected": self.lines_rejected,
+            "reject_reasons": self.reject_reasons,
+            "files_processed": self.files_processed,
+            "files_rejected": self.files_rejected,
+            "formats": self.formats,
+            "rules_version": self.rules_version,
+            "rules_rejected": self.rules_rejected,
+        }
+
+
+class Aggregator:
+    """Parse and aggregate one batch with explicit DuckDB resources."""
+
+    def __init__(
+        self,
+        *,
+        threads: int = 2,
+        memory_limit: str = "1GB",
+        temp_dir: str | Path | None = None,
+        structured_fields: list[str] | None = None,
+        unmatched: str = "Unmatched",
+    ) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="edgesense-duckdb-", dir=temp_dir)
+        self.con = duckdb.connect(
+            config={
+                "threads": threads,
+                "memory_limit": memory_limit,
+                "temp_directory": self._tmp.name,
+                # Workers may be offline (MWAA private networking): never fetch extensions.
+                "autoinstall_known_extensions": False,
+                "preserve_insertion_order": False,
+            }
+        )
+        self.structured_fields = list(structured_fields or [])
+        self.unmatched = unmatched
+
+    def close(self) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Aggregator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
+        last = self.con
+        for stmt in sql.statements(f"duckdb/{name}", **slots):
+            last = self.con.execute(stmt, _used(stmt, params))
+        return last
+
+    def _rows(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> list[dict[str, Any]]:
+        cur = self._run(name, params, **slots)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def process(self, files: list[SourceFile], rules: RuleSet, *, batch_id: str = "local") -> BatchResult:
+        """Scan ``files``, apply ``rules`` and build the batch's tables."""
+        result = BatchResult(rules_version=rules.version)
+        result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
+        self._run("create_objects.sql")
+        self._run("create_raw_lines.sql")
+        self._run("create_parsed.sql")
+
+        groups: dict[bool, list[SourceFile]] = {True: [], False: []}
+        for f in files:
+            try:
+                sniffed = detect(f.path, self.structured_fields)
+            except CorruptObject as exc:
+                result.files_rejected.append({"key": f.key, "reason": str(exc)})
+                continue
+            if sniffed.format == "ds2_structured" and not self.structured_fields:
+                result.files_rejected.append({"key": f.key, "reason": "structured log but no field order"})
+                continue
+            self.con.execute(
+                "INSERT INTO objects VALUES ($local_file, $key, $format, $plus)",
+                {"local_file": str(f.path), "key": f.key, "format": sniffed.format, "plus": sniffed.plus_is_space},
+            )
+            groups[sniffed.compressed].append(f)
+
+        for compressed, members in groups.items():
+            good = self._read_group(members, compressed, result)
+            for f in members:
+                if f not in good:
+                    self.con.execute("DELETE FROM objects WHERE local_file = $p", {"p": str(f.path)})
+        result.files_processed = self.con.execute("SELECT count(*) FROM objects").fetchone()[0]
+        result.formats = dict(
+            self.con.execute("SELECT format, count(*) FROM objects GROUP BY ALL ORDER BY ALL").fetchall()
+        )
+
+        self._run("add_encoding_rejects.sql")
+        self._run("parse_ds2_json.sql")
+        self._run("parse_ds1_raw.sql")
+        self._run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
+        self._run("normalize.sql")
+        params = {"unmatched": self.unmatched, **rules.params()}
+        self._run("match_patterns.sql", params, rule_count=len(rules.rules))
+        self._run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
+        self._run("minute_metrics.sql")
+
+        reasons = self._rows("reject_summary.sql")
+        result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
+        result.lines_rejected = sum(result.reject_reasons.values())
+        result.lines_valid = self.con.execute("SELECT count(*) FROM requests").fetchone()[0]
+        return result
+
+    def _read_group(self, members: list[SourceFile], compressed: bool, result: BatchResult) -> list[SourceFile]:
+        """Read a group of files; if the scan fails, find and quarantine the corrupt ones."""
+        if not members:
+            return []
+        compression = "gzip" if compressed else "none"
+        try:
+            self._read(members, compression)
+            return members
+        except duckdb.IOException:
+            log.warning("scan of %d files failed; probing each file to isolate the corrupt ones", len(members))
+        good = []
+        for f in members:
+            try:
+                self._run(
+                    "probe_file.sql",
+                    {"file": str(f.path), "delim": LINE_DELIMITER, "compression": compression,
+                     "max_line_size": MAX_LINE_BYTES},
+                ).fetchall()  # fmt: skip
+                good.append(f)
+            except duckdb.Error as exc:
+                reason = str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")
+                result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
+        if good:
+            self._read(good, compression)
+        return good
+
+    def _read(self, members: list[SourceFile], compression: str) -> None:
+        self._run(
+            "read_lines.sql",
+            {"files": [str(f.path) for f in members], "delim": LINE_DELIMITER,
+             "compression": compression, "max_line_size": MAX_LINE_BYTES},
+        )  # fmt: skip
+
+    # -- results ---------------------------------------------------------------------------
+
+    def minute_metrics(self) -> list[dict[str, Any]]:
+        return self._rows_sql("SELECT * FROM minute_metrics ORDER BY minute, host, url_pattern, status")
+
+    def latency_distribution(self) -> list[dict[str, Any]]:
+        return self._rows("latency_distribution.sql")
+
+    def output_rows(self) -> list[dict[str, Any]]:
+        return self._rows("aggregate_output.sql")
+
+    def reject_sample(self, limit: int) -> list[dict[str, Any]]:
+        return self._rows("reject_sample.sql", {"limit": limit})
+
+    def lines_per_object(self) -> list[dict[str, Any]]:
+        return self._rows("lines_per_object.sql")
+
+    def _rows_sql(self, stmt: str) -> list[dict[str, Any]]:
+        cur = self.con.execute(stmt)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def write_parquet(self, out_dir: Path, batch_id: str) -> dict[str, list[Path]]:
+        """Write ``requests/`` and ``minute_metrics/`` Hive-partitioned by dt and hour.
+
+        File names carry the batch id, so writing the same batch again replaces its files
+        instead of adding copies next to them.
+        """
+        written: dict[str, list[Path]] = {}
+        for table in ("requests", "minute_metrics"):
+            target = out_dir / table
+            rel = self.con.table(sql.check_identifier(table))
+            if rel.aggregate("count(*)").fetchall()[0][0] == 0:
+                written[table] = []
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rel.to_parquet(
+                str(target),
+                partition_by=["dt", "hour"],
+                filename_pattern=f"part-{batch_id}-{{i}}",
+                overwrite=True,
+                compression="zstd",
+            )
+            written[table] = sorted(target.rglob("*.parquet"))
+        return written
+
+
+def _used(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Only the parameters a statement names (DuckDB rejects unused named parameters)."""
+    if not params:
+        return None
+    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", stmt)}
+    return used or None

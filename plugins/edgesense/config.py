@@ -1,0 +1,125 @@
+"""Settings, read from ``EDGESENSE_*`` environment variables at task run time.
+
+Nothing here is read at DAG parse time. Every field has a default that works with the
+local embedded AWS; production deployments set the variables (MWAA: a startup script or
+environment configuration). The README's configuration table is generated from
+:data:`FIELDS` so the two cannot drift (see ``tests/unit/test_config.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MetricsShape = Literal["default", "original"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know that is not in the DAG run's params."""
+
+    aws_conn_id: str = field(default="aws_default", metadata={"doc": "Airflow connection for every AWS hook"})
+    stage: str = field(default="dev", metadata={"doc": "Deployment stage, used in default names"})
+    ingest_bucket: str = field(default="edgesense-ingest", metadata={"doc": "Bucket the CDN delivers to"})
+    key_layout: str = field(
+        default="logs/{%Y}/{%m}/{%d}/",
+        metadata={"doc": "Folder layout of delivered objects, with DataStream time variables"},
+    )
+    prefix_lookback_minutes: int = field(
+        default=60,
+        metadata={"doc": "How far before an interval the folder time of an object may lie"},
+    )
+    settle_seconds: int = field(
+        default=120, metadata={"doc": "Wait after an interval ends before listing it (late uploads)"}
+    )
+    store_bucket: str = field(
+        default="edgesense-store", metadata={"doc": "Bucket for Parquet, rejects, quarantine and state"}
+    )
+    rules_table: str = field(default="edgesense-rules", metadata={"doc": "DynamoDB table of URL-pattern rules"})
+    glue_database: str = field(default="edgesense", metadata={"doc": "Glue (Athena) database"})
+    namespace: str = field(
+        default="", metadata={"doc": "CloudWatch namespace; empty means `edgesense/<stage>`"}
+    )
+    metrics_shape: MetricsShape = field(
+        default="default",
+        metadata={"doc": "`default`, or `original` for the original's namespace and dimensions"},
+    )
+    unmatched_name: str = field(default="", metadata={"doc": "Pattern id for unmatched paths (default `Unmatched`)"})
+    reject_threshold: float = field(
+        default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
+    )
+    reject_sample_size: int = field(default=100, metadata={"doc": "Rejected lines sampled per batch"})
+    max_age_days: float = field(default=14.0, metadata={"doc": "Older datums are not sent to CloudWatch"})
+    max_future_hours: float = field(default=2.0, metadata={"doc": "Datums further ahead are not sent"})
+    publish_base_delay: float = field(default=0.3, metadata={"doc": "First back-off delay (s) on throttling"})
+    publish_max_attempts: int = field(default=8, metadata={"doc": "Attempts per PutMetricData call"})
+    duckdb_threads: int = field(default=2, metadata={"doc": "DuckDB threads per task"})
+    duckdb_memory_limit: str = field(default="1GB", metadata={"doc": "DuckDB memory limit per task"})
+    structured_fields: str = field(
+        default="",
+        metadata={"doc": "Comma-separated DS2 field keys, in stream order, to read STRUCTURED logs"},
+    )
+    work_dir: str = field(default="", metadata={"doc": "Local scratch directory (default: system temp)"})
+
+    @property
+    def effective_namespace(self) -> str:
+        if self.metrics_shape == "original":
+            return self.namespace or f"edgesense-{self.stage}/totals"
+        return self.namespace or f"edgesense/{self.stage}"
+
+    @property
+    def pipeline_namespace(self) -> str:
+        return f"{self.effective_namespace}/pipeline"
+
+    @property
+    def effective_unmatched(self) -> str:
+        if self.unmatched_name:
+            return self.unmatched_name
+        return "undefined" if self.metrics_shape == "original" else "Unmatched"
+
+    @property
+    def structured_field_list(self) -> list[str]:
+        return [f.strip() for f in self.structured_fields.split(",") if f.strip()]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``EDGESENSE_<FIELD>`` variables; ``overrides`` win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"EDGESENSE_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.metrics_shape not in ("default", "original"):
+            raise ValueError(f"EDGESENSE_METRICS_SHAPE must be 'default' or 'original', not {self.metrics_shape!r}")
+        if not 0 <= self.reject_threshold <= 1:
+            raise ValueError("EDGESENSE_REJECT_THRESHOLD must be between 0 and 1")
+        if self.settle_seconds < 0 or self.prefix_lookback_minutes < 0:
+            raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
+        if self.duckdb_threads < 1:
+            raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
+
+
+FIELDS = dataclasses.fields(Settings)
+
+
+def _coerce(f: dataclasses.Field, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"EDGESENSE_{f.name.upper()}={raw!r} is not a valid {kind}") from exc
+    return raw

@@ -1,0 +1,181 @@
+"""URL-pattern rules: the model, validation, snapshots and the original's samples.
+
+A rule is the original's DynamoDB item, ``Id`` (S), ``Regex`` (S), ``Rank`` (N). Rules are
+applied by ascending Rank (ties by Id); the first whose regex matches anywhere in the
+percent-decoded path wins.
+
+Regexes are RE2, the dialect DuckDB evaluates, so validation compiles each one with
+DuckDB itself: what passes here is exactly what the aggregation accepts, and nothing
+can backtrack exponentially.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MAX_REGEX_BYTES = 4096
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
+_BACKREF = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|k<|k\{|g\{|g<)")
+
+#: The original's Init function seeded these (Id, Regex, Rank).
+SAMPLE_RULES: tuple[tuple[str, str, int], ...] = (
+    ("Productbrand", "(.*)productbrand_(.*).html(.*)", 1),
+    ("Category", "(.*)index_c(.*).html", 2),
+    ("Product", "(.*)_product_(.*)", 3),
+    ("ProductOverview", "^/product-overview/(.*)", 4),
+    ("Api", "/json/(.*)", 5),
+)
+
+
+@dataclass(frozen=True, order=True)
+class Rule:
+    rank: float
+    id: str
+    regex: str = field(compare=False)
+
+    def to_item(self) -> dict[str, Any]:
+        return {"Id": self.id, "Regex": self.regex, "Rank": _rank_out(self.rank)}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    rule_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id!r}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Validated rules in match order, plus what was rejected and why."""
+
+    rules: tuple[Rule, ...]
+    rejected: tuple[Rejection, ...] = ()
+
+    @property
+    def version(self) -> str:
+        """Content hash: the same rules give the same version, whatever order they came in."""
+        body = json.dumps([r.to_item() for r in self.rules], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "rules": [r.to_item() for r in self.rules],
+            "rejected": [asdict(r) for r in self.rejected],
+        }
+
+    @classmethod
+    def from_snapshot(cls, doc: Mapping[str, Any]) -> RuleSet:
+        rs = validate_items(doc.get("rules", []))
+        rejected = tuple(Rejection(**r) for r in doc.get("rejected", ())) + rs.rejected
+        return cls(rules=rs.rules, rejected=rejected)
+
+    def params(self, prefix: str = "rule") -> dict[str, str]:
+        """Bound parameters for the ``{{rule_cases}}`` slot of the aggregation SQL."""
+        out: dict[str, str] = {}
+        for i, r in enumerate(self.rules):
+            out[f"{prefix}_regex_{i}"] = r.regex
+            out[f"{prefix}_id_{i}"] = r.id
+        return out
+
+
+def _rank_out(rank: float) -> int | float:
+    return int(rank) if float(rank).is_integer() else rank
+
+
+def _attr(item: Mapping[str, Any], name: str) -> Any:
+    """Read an attribute from a plain item, a CSV row, or DynamoDB's typed JSON ({"S": ...})."""
+    v = item.get(name)
+    if isinstance(v, Mapping) and len(v) == 1:
+        v = next(iter(v.values()))
+    return v
+
+
+def regex_problem(regex: str) -> str | None:
+    """Why ``regex`` cannot be used, or None if it compiles as RE2."""
+    if regex is None or regex == "":
+        return "empty regex"
+    if len(regex.encode("utf-8")) > MAX_REGEX_BYTES:
+        return f"regex is longer than {MAX_REGEX_BYTES} bytes"
+    if _LOOKAROUND.search(regex):
+        return "lookaround assertions ((?=, (?!, (?<=, (?<!) are not supported by RE2"
+    if _BACKREF.search(regex):
+        return "backreferences are not supported by RE2"
+    import duckdb  # local: keeps `import edgesense.rules` cheap
+
+    try:
+        duckdb.execute("SELECT regexp_matches('', $re)", {"re": regex}).fetchone()
+    except duckdb.Error as exc:
+        msg = str(exc).split("\n", 1)[0]
+        return f"invalid RE2 regex: {msg}"
+    return None
+
+
+def dimension_value_problem(value: str) -> str | None:
+    """CloudWatch dimension values are 1–1024 characters and not only whitespace."""
+    if not value or not value.strip():
+        return "Id is empty"
+    if len(value) > 1024:
+        return "Id is longer than 1024 characters (CloudWatch dimension value limit)"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "Id has control characters, which CloudWatch dimension values cannot hold"
+    if not value.isascii():
+        return "Id must be ASCII to be a CloudWatch dimension value"
+    return None
+
+
+def validate_items(items: Iterable[Mapping[str, Any]]) -> RuleSet:
+    """Validate raw items; a bad rule is rejected with its reason and never stops the others."""
+    good: list[Rule] = []
+    rejected: list[Rejection] = []
+    seen: set[str] = set()
+    for n, item in enumerate(items, start=1):
+        rid = _attr(item, "Id")
+        rid = str(rid) if rid is not None else ""
+        label = rid or f"#{n}"
+        problem = dimension_value_problem(rid)
+        if problem:
+            rejected.append(Rejection(label, problem))
+            continue
+        if rid in seen:
+            rejected.append(Rejection(rid, "duplicate Id"))
+            continue
+        seen.add(rid)
+        raw_rank = _attr(item, "Rank")
+        try:
+            rank = float(Decimal(str(raw_rank).strip()))
+            if rank != rank or rank in (float("inf"), float("-inf")):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            rejected.append(Rejection(rid, f"Rank {raw_rank!r} is not a number"))
+            continue
+        regex = _attr(item, "Regex")
+        problem = regex_problem("" if regex is None else str(regex))
+        if problem:
+            rejected.append(Rejection(rid, problem))
+            continue
+        good.append(Rule(rank=rank, id=rid, regex=str(regex)))
+    return RuleSet(rules=tuple(sorted(good)), rejected=tuple(rejected))
+
+
+def read_csv_rules(text: str) -> RuleSet:
+    """Rules from the original's CSV: header ``Id,Regex,Rank``."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"Id", "Regex", "Rank"} - set(reader.fieldnames or ())
+    if missing:
+        raise ValueError(f"rules CSV lacks column(s) {', '.join(sorted(missing))}; expected Id,Regex,Rank")
+    return validate_items(reader)
+
+
+def sample_rule_set() -> RuleSet:
+    return validate_items({"Id": i, "Regex": r, "Rank": k} for i, r, k in SAMPLE_RULES)
