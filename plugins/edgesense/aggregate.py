@@ -103,7 +103,9 @@ class Aggregator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
+    def _run(
+        self, name: str, params: dict[str, Any] | None = None, **slots: Any
+    ) -> duckdb.DuckDBPyConnection:
         last = self.con
         for stmt in sql.statements(f"duckdb/{name}", **slots):
             last = self.con.execute(stmt, _used(stmt, params))
@@ -136,7 +138,12 @@ class Aggregator:
                 continue
             self.con.execute(
                 "INSERT INTO objects VALUES ($local_file, $key, $format, $plus)",
-                {"local_file": str(f.path), "key": f.key, "format": sniffed.format, "plus": sniffed.plus_is_space},
+                {
+                    "local_file": str(f.path),
+                    "key": f.key,
+                    "format": sniffed.format,
+                    "plus": sniffed.plus_is_space,
+                },
             )
             groups[sniffed.compressed].append(f)
 
@@ -166,7 +173,9 @@ class Aggregator:
         result.lines_valid = self.con.execute("SELECT count(*) FROM requests").fetchone()[0]
         return result
 
-    def _read_group(self, members: list[SourceFile], compressed: bool, result: BatchResult) -> list[SourceFile]:
+    def _read_group(
+        self, members: list[SourceFile], compressed: bool, result: BatchResult
+    ) -> list[SourceFile]:
         """Read a group of files; if the scan fails, find and quarantine the corrupt ones."""
         if not members:
             return []
@@ -175,7 +184,9 @@ class Aggregator:
             self._read(members, compression)
             return members
         except duckdb.IOException:
-            log.warning("scan of %d files failed; probing each file to isolate the corrupt ones", len(members))
+            log.warning(
+                "scan of %d files failed; probing each file to isolate the corrupt ones", len(members)
+            )
         good = []
         for f in members:
             try:
@@ -212,6 +223,12 @@ class Aggregator:
 
     def reject_sample(self, limit: int) -> list[dict[str, Any]]:
         return self._rows("reject_sample.sql", {"limit": limit})
+
+    def rejects_by_object(self, limit: int = 10) -> list[dict[str, Any]]:
+        return self._rows("reject_by_object.sql", {"limit": limit})
+
+    def partitions(self) -> list[tuple[str, str]]:
+        return [(r["dt"], r["hour"]) for r in self._rows("partitions.sql")]
 
     def lines_per_object(self) -> list[dict[str, Any]]:
         return self._rows("lines_per_object.sql")

@@ -38,7 +38,9 @@ class Settings:
     store_bucket: str = field(
         default="edgesense-store", metadata={"doc": "Bucket for Parquet, rejects, quarantine and state"}
     )
-    rules_table: str = field(default="edgesense-rules", metadata={"doc": "DynamoDB table of URL-pattern rules"})
+    rules_table: str = field(
+        default="edgesense-rules", metadata={"doc": "DynamoDB table of URL-pattern rules"}
+    )
     glue_database: str = field(default="edgesense", metadata={"doc": "Glue (Athena) database"})
     namespace: str = field(
         default="", metadata={"doc": "CloudWatch namespace; empty means `edgesense/<stage>`"}
@@ -47,7 +49,9 @@ class Settings:
         default="default",
         metadata={"doc": "`default`, or `original` for the original's namespace and dimensions"},
     )
-    unmatched_name: str = field(default="", metadata={"doc": "Pattern id for unmatched paths (default `Unmatched`)"})
+    unmatched_name: str = field(
+        default="", metadata={"doc": "Pattern id for unmatched paths (default `Unmatched`)"}
+    )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )
@@ -101,7 +105,9 @@ class Settings:
 
     def validate(self) -> None:
         if self.metrics_shape not in ("default", "original"):
-            raise ValueError(f"EDGESENSE_METRICS_SHAPE must be 'default' or 'original', not {self.metrics_shape!r}")
+            raise ValueError(
+                f"EDGESENSE_METRICS_SHAPE must be 'default' or 'original', not {self.metrics_shape!r}"
+            )
         if not 0 <= self.reject_threshold <= 1:
             raise ValueError("EDGESENSE_REJECT_THRESHOLD must be between 0 and 1")
         if self.settle_seconds < 0 or self.prefix_lookback_minutes < 0:

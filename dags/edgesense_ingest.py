@@ -1,0 +1,157 @@
+"""
+### edgesense_ingest: one minute of CDN logs to CloudWatch, Parquet and Athena (Airflow DAG)
+
+Every minute, for the data interval `[start, end)`:
+
+1. **sync_rules** reads the URL-pattern rules from DynamoDB, validates them (RE2) and pins
+   a snapshot in S3 named by its content hash. If DynamoDB is unreachable the last good
+   snapshot is used, with a warning and the `RulesSnapshotFallback` pipeline metric.
+2. **wait_for_batch** (a reschedule-mode sensor) waits until the interval has *settled*
+   (`EDGESENSE_SETTLE_SECONDS` after its end, for uploads in flight), then claims the
+   objects of the ingest bucket whose **LastModified** lies in the interval, listing only
+   the folders the key layout allows. The claim is frozen into a batch manifest, so each
+   object is processed by exactly one batch. An interval with no objects skips the rest.
+3. **aggregate_batch** parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured,
+   detected per object), names URL patterns, writes `requests/` and `minute_metrics/`
+   Parquet (Hive partitions `dt`/`hour` by **event time**), samples rejected lines to
+   `rejects/`, quarantines corrupt objects and freezes the CloudWatch datums into a plan.
+   It fails, naming files and reasons, only if the reject ratio passes
+   `EDGESENSE_REJECT_THRESHOLD`.
+4. **publish_metrics** (pool `edgesense_cloudwatch`) sends the plan's calls that the
+   ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
+5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
+
+**Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, at most 1 day)
+replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
+rebuilds the Parquet of already aggregated batches (CloudWatch is never re-sent).
+
+**Connection**: `aws_default` (or `EDGESENSE_AWS_CONN_ID`). Settings: `EDGESENSE_*`
+environment variables, see the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from edgesense.compat import (
+    AirflowFailException,
+    AirflowSkipException,
+    DeltaDataIntervalTimetable,
+    Param,
+    PokeReturnValue,
+    chain,
+    dag,
+    task,
+)
+
+DAG_ID = "edgesense_ingest"
+CLOUDWATCH_POOL = "edgesense_cloudwatch"
+
+# catchup=True is deliberate: a missed interval's objects are only ever claimed by that
+# interval's run, so after an outage the scheduler must run every interval it missed.
+START_DATE = datetime.fromisoformat(os.environ.get("EDGESENSE_START_DATE", "2026-11-01T00:00:00+00:00"))
+
+default_args = {
+    "owner": "edgesense",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(minutes=10),
+}
+
+params = {
+    "window_start": Param(
+        None, type=["null", "string"], format="date-time",
+        description="Start of a manual window (ISO 8601, UTC). Replaces the data interval.",
+    ),
+    "window_end": Param(
+        None, type=["null", "string"], format="date-time",
+        description="End of a manual window (exclusive). At most one day after window_start.",
+    ),
+    "prefix": Param(
+        None, type=["null", "string"], maxLength=1024,
+        description="List only this key prefix instead of the key layout's folders.",
+    ),
+    "reprocess": Param(
+        False, type="boolean",
+        description="Rebuild Parquet for batches already aggregated. CloudWatch is never re-sent.",
+    ),
+}  # fmt: skip
+
+
+def _settings():
+    from edgesense.config import Settings
+
+    return Settings.from_env()
+
+
+@dag(
+    dag_id=DAG_ID,
+    # A data-interval timetable: each run owns [start, start + 1 min). (A bare timedelta
+    # gives zero-length intervals on Airflow 3.)
+    schedule=DeltaDataIntervalTimetable(timedelta(minutes=1)),
+    start_date=START_DATE,
+    catchup=True,
+    max_active_runs=int(os.environ.get("EDGESENSE_MAX_ACTIVE_RUNS", "4")),
+    dagrun_timeout=timedelta(minutes=30),
+    default_args=default_args,
+    params=params,
+    tags=["edgesense", "cdn-logs", "cloudwatch"],
+    doc_md=__doc__,
+    is_paused_upon_creation=True,
+)
+def edgesense_ingest():
+    @task
+    def sync_rules() -> dict:
+        from edgesense.pipeline import sync_rules
+
+        return sync_rules(_settings())
+
+    @task.sensor(task_id="wait_for_batch", poke_interval=15, timeout=timedelta(minutes=15), mode="reschedule")
+    def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
+        from edgesense.pipeline import claim_batches, resolve_interval
+
+        interval = resolve_interval(params, data_interval_start, data_interval_end)
+        claimed = claim_batches(_settings(), interval, prefix=(params or {}).get("prefix"))
+        return PokeReturnValue(is_done=claimed is not None, xcom_value=claimed)
+
+    @task
+    def aggregate_batch(claimed: dict, rules: dict, params=None) -> dict:
+        from edgesense.pipeline import RejectThresholdExceeded, aggregate_batches
+
+        if not claimed["batches"]:
+            raise AirflowSkipException(f"no objects arrived in {claimed['interval']}")
+        try:
+            summaries = aggregate_batches(
+                _settings(), claimed["batches"], rules["key"],
+                reprocess=bool((params or {}).get("reprocess")), rules_fallback=rules["fallback"],
+            )  # fmt: skip
+        except RejectThresholdExceeded as exc:
+            raise AirflowFailException(str(exc)) from exc  # retrying cannot fix bad input
+        return {"batches": claimed["batches"], "summaries": summaries}
+
+    @task(pool=CLOUDWATCH_POOL)
+    def publish_metrics(aggregated: dict) -> dict:
+        from edgesense.pipeline import publish_batches
+
+        return publish_batches(_settings(), aggregated["batches"])
+
+    @task
+    def add_partitions(aggregated: dict) -> dict:
+        from edgesense.pipeline import update_partitions
+
+        return update_partitions(_settings(), aggregated["batches"])
+
+    rules = sync_rules()
+    claimed = wait_for_batch()
+    aggregated = aggregate_batch(claimed, rules)
+    chain(rules, claimed)
+    publish_metrics(aggregated)
+    add_partitions(aggregated)
+
+
+dag_object = edgesense_ingest()
+
+if __name__ == "__main__":
+    dag_object.test()

@@ -1,0 +1,1 @@
+SELECT DISTINCT dt, hour FROM requests ORDER BY dt, hour;

@@ -1,0 +1,104 @@
+"""The rules table in DynamoDB, and content-addressed rule snapshots in S3.
+
+Each run reads the table afresh (a change takes effect on the next minute's run), then
+pins what it read as an immutable snapshot named by its content hash. The aggregation
+uses exactly that snapshot, and its version is recorded with every output row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from edgesense.aws import STATE_PREFIX, exists, get_json, put_json
+from edgesense.rules import RuleSet, sample_rule_set, validate_items
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_PREFIX = f"{STATE_PREFIX}rules/"
+LATEST_KEY = f"{SNAPSHOT_PREFIX}latest.json"
+
+
+def snapshot_key(version: str) -> str:
+    return f"{SNAPSHOT_PREFIX}{version}.json"
+
+
+class RulesStore:
+    def __init__(self, dynamodb: DynamoDBHook, table: str) -> None:
+        self.client = dynamodb.get_conn().meta.client
+        self.table = table
+
+    def scan(self) -> list[dict[str, Any]]:
+        """Every item, following LastEvaluatedKey across 1 MB pages."""
+        items: list[dict[str, Any]] = []
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
+            items += [_plain(i) for i in page.get("Items", ())]
+        return items
+
+    def read(self) -> RuleSet:
+        rs = validate_items(self.scan())
+        for r in rs.rejected:
+            log.warning("rules table %s: skipping %s", self.table, r)
+        return rs
+
+    def is_empty(self) -> bool:
+        return not self.client.scan(TableName=self.table, Limit=1, Select="COUNT").get("Count", 0)
+
+    def seed_samples(self) -> int:
+        """Write the original's five sample rules, but only into an empty table."""
+        if not self.is_empty():
+            return 0
+        items = [r.to_item() for r in sample_rule_set().rules]
+        for item in items:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "Id": {"S": item["Id"]},
+                    "Regex": {"S": item["Regex"]},
+                    "Rank": {"N": str(item["Rank"])},
+                },
+                ConditionExpression="attribute_not_exists(Id)",
+            )
+        return len(items)
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed JSON to plain values (the low-level client returns {'S': ...})."""
+    out = {}
+    for k, v in item.items():
+        ((_, val),) = v.items()
+        out[k] = val
+    return out
+
+
+class Snapshots:
+    """Immutable rule snapshots in the store bucket, plus a pointer to the last good one."""
+
+    def __init__(self, s3_client: Any, bucket: str) -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+
+    def save(self, rules: RuleSet) -> tuple[str, bool]:
+        """Write the snapshot unless one with the same content hash exists; return (key, reused)."""
+        key = snapshot_key(rules.version)
+        reused = exists(self.s3, self.bucket, key)
+        if not reused:
+            put_json(self.s3, self.bucket, key, rules.to_snapshot())
+        put_json(self.s3, self.bucket, LATEST_KEY, {"version": rules.version, "key": key})
+        return key, reused
+
+    def latest(self) -> tuple[str, RuleSet] | None:
+        ptr = get_json(self.s3, self.bucket, LATEST_KEY)
+        if not ptr:
+            return None
+        return ptr["key"], self.load(ptr["key"])
+
+    def load(self, key: str) -> RuleSet:
+        doc = get_json(self.s3, self.bucket, key)
+        if doc is None:
+            raise FileNotFoundError(f"rules snapshot s3://{self.bucket}/{key} is missing")
+        return RuleSet.from_snapshot(doc)

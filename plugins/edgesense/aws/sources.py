@@ -1,0 +1,200 @@
+"""Which S3 objects a run owns, frozen into batch manifests, and their download.
+
+A run for ``[start, end)`` owns the objects whose LastModified lies in that interval.
+The first run to see an object freezes it into a *batch manifest*; every later attempt
+(retry, clear, re-run, backfill) reuses that manifest, so each object is aggregated and
+published under exactly one batch. Objects that appear for an interval after its
+manifest was frozen go into a further batch of the same interval, so they are neither
+lost nor counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgesense.aws import STATE_PREFIX, get_json, is_not_found, put_json
+from edgesense.keys import batch_id, listing_prefixes, local_name, parse_batch_id
+
+if TYPE_CHECKING:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+log = logging.getLogger(__name__)
+
+MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for t in (self.start, self.end):
+            if t.tzinfo is None:
+                raise ValueError("interval bounds must be timezone-aware")
+        if self.end <= self.start:
+            raise ValueError(f"empty interval: {self.start.isoformat()} >= {self.end.isoformat()}")
+
+    def contains(self, t: datetime) -> bool:
+        return self.start <= t < self.end
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def manifest_key(bid: str) -> str:
+    start, _, _ = parse_batch_id(bid)
+    return f"{MANIFEST_PREFIX}dt={start:%Y-%m-%d}/{bid}.json"
+
+
+class BatchSource:
+    """Lists, claims and downloads the log objects of an interval."""
+
+    def __init__(
+        self,
+        s3: S3Hook,
+        *,
+        ingest_bucket: str,
+        store_bucket: str,
+        key_layout: str,
+        lookback: timedelta,
+    ) -> None:
+        self.s3 = s3
+        self.client = s3.get_conn()
+        self.ingest_bucket = ingest_bucket
+        self.store_bucket = store_bucket
+        self.key_layout = key_layout
+        self.lookback = lookback
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def list_owned(self, interval: Interval, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Objects with LastModified in the interval, from only the folders that can hold them."""
+        prefixes = (
+            [prefix] if prefix is not None
+            else listing_prefixes(self.key_layout, interval.start, interval.end, self.lookback)
+        )  # fmt: skip
+        found: dict[str, dict[str, Any]] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for p in prefixes:
+            for page in paginator.paginate(Bucket=self.ingest_bucket, Prefix=p):
+                for obj in page.get("Contents", ()):
+                    lm = obj["LastModified"].astimezone(UTC)
+                    if interval.contains(lm) and not obj["Key"].endswith("/"):
+                        found[obj["Key"]] = {
+                            "key": obj["Key"],
+                            "etag": obj["ETag"].strip('"'),
+                            "size": obj["Size"],
+                            "last_modified": lm.isoformat(),
+                        }
+        return [found[k] for k in sorted(found)]
+
+    # -- manifests --------------------------------------------------------------------------
+
+    def _manifests_for_day(self, day: datetime) -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(
+            Bucket=self.store_bucket, Prefix=f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"
+        ):
+            keys += [o["Key"] for o in page.get("Contents", ())]
+        return keys
+
+    def _overlapping_manifests(self, interval: Interval) -> list[str]:
+        """Batch ids of every frozen batch whose interval overlaps this one."""
+        day = (interval.start - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        out = []
+        while day < interval.end:
+            for key in self._manifests_for_day(day):
+                bid = key.rsplit("/", 1)[-1].removesuffix(".json")
+                s, e, _ = parse_batch_id(bid)
+                if Interval(s, e).overlaps(interval):
+                    out.append(bid)
+            day += timedelta(days=1)
+        return sorted(out)
+
+    def load_manifest(self, bid: str) -> dict[str, Any]:
+        doc = get_json(self.client, self.store_bucket, manifest_key(bid))
+        if doc is None:
+            raise FileNotFoundError(f"batch manifest s3://{self.store_bucket}/{manifest_key(bid)} is missing")
+        return doc
+
+    def claim(self, interval: Interval, prefix: str | None = None) -> dict[str, Any]:
+        """Freeze the interval's unclaimed objects into a new batch; return all its batches.
+
+        Objects already frozen by any overlapping batch (this interval's earlier batches,
+        or a manual window that covered them) are left to that batch.
+        """
+        owned = self.list_owned(interval, prefix)
+        mine: list[str] = []
+        claimed: set[tuple[str, str]] = set()
+        own_prefix = batch_id(interval.start, interval.end, 0)[:-1]
+        for bid in self._overlapping_manifests(interval):
+            doc = self.load_manifest(bid)
+            claimed |= {(o["key"], o["etag"]) for o in doc["objects"]}
+            if bid.startswith(own_prefix):
+                mine.append(bid)
+        new = [o for o in owned if (o["key"], o["etag"]) not in claimed]
+        skipped = len(owned) - len(new)
+        if new:
+            seq = 1 + max((parse_batch_id(b)[2] for b in mine), default=-1)
+            bid = batch_id(interval.start, interval.end, seq)
+            doc = {
+                "batch_id": bid,
+                "interval": [interval.start.isoformat(), interval.end.isoformat()],
+                "created_at": datetime.now(UTC).isoformat(),
+                "prefix": prefix,
+                "objects": new,
+            }
+            put_json(self.client, self.store_bucket, manifest_key(bid), doc)
+            mine.append(bid)
+            log.info("froze %d new object(s) into batch %s", len(new), bid)
+        if skipped:
+            log.info("%d object(s) of this interval already belong to earlier batches", skipped)
+        return {"batches": sorted(mine), "new_objects": len(new), "owned_objects": len(owned)}
+
+    # -- download ---------------------------------------------------------------------------
+
+    def download(self, manifest: dict[str, Any], into: Path) -> tuple[list[tuple[Path, str]], list[dict]]:
+        """Fetch the manifest's objects under sanitised local names.
+
+        Returns (local path, key) pairs and the objects that could not be fetched, each
+        with its reason (deleted by lifecycle, changed since it was claimed).
+        """
+        into.mkdir(parents=True, exist_ok=True)
+        got: list[tuple[Path, str]] = []
+        missing: list[dict] = []
+        for i, obj in enumerate(manifest["objects"]):
+            target = into / local_name(i, obj["key"], ".log")
+            try:
+                resp = self.client.get_object(Bucket=self.ingest_bucket, Key=obj["key"], IfMatch=obj["etag"])
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if is_not_found(exc):
+                    missing.append({"key": obj["key"], "reason": "object no longer exists"})
+                    continue
+                if code in ("PreconditionFailed", "412"):
+                    missing.append({"key": obj["key"], "reason": "object changed since its batch was frozen"})
+                    continue
+                raise
+            with target.open("wb") as fh:
+                for chunk in resp["Body"].iter_chunks(1024 * 1024):
+                    fh.write(chunk)
+            got.append((target, obj["key"]))
+        return got, missing
+
+    def quarantine(self, key: str, reason: str) -> str:
+        """Copy a corrupt object aside (with its reason) so it can be inspected and replayed."""
+        dest = f"quarantine/{key}"
+        self.client.copy_object(
+            Bucket=self.store_bucket,
+            Key=dest,
+            CopySource={"Bucket": self.ingest_bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            Metadata={"edgesense-reason": reason.encode("ascii", "replace").decode()[:1024]},
+        )
+        return dest

@@ -1,0 +1,244 @@
+"""CloudWatch datums from the aggregates, and calls packed within PutMetricData's limits.
+
+Everything here is deterministic: the same aggregates give the same datums in the same
+order and the same chunks, which is what lets the publish ledger skip exactly the calls
+that already went out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+# Hard limits of PutMetricData (moto enforces none of them, so tests check ours).
+MAX_DATUMS_PER_CALL = 1000
+MAX_BYTES_PER_CALL = 1_000_000
+PAYLOAD_BUDGET = 900_000  # headroom under 1 MB for headers and protocol framing
+MAX_VALUES_PER_DATUM = 150
+MAX_DIMENSIONS = 30
+MAX_ABS_VALUE = 2.0**360
+
+FAMILIES: tuple[tuple[str, int, int, int], ...] = (
+    # metric name, ResponseCode in the original shape, lowest status, highest status
+    ("Response_2XX", 200, 200, 299),
+    ("Response_3XX", 300, 300, 399),
+    ("Response_4XX", 400, 400, 499),
+    ("Response_404", 404, 404, 404),
+    ("Response_5XX", 500, 500, 599),
+)
+
+#: Metric name -> (unit, dimensions in the default shape), for the README's metrics table.
+METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ResponseCountTotal": ("Count", ("Host", "ResponseCode")),
+    **{name: ("Count", ("Host", "UrlPatternId")) for name, *_ in FAMILIES},
+    "BytesSent": ("Bytes", ("Host",)),
+    "TurnAroundTime": ("Milliseconds", ("Host",)),
+    "CacheHits": ("Count", ("Host",)),
+}
+PIPELINE_METRICS: dict[str, str] = {
+    "LinesProcessed": "Count",
+    "LinesRejected": "Count",
+    "FilesProcessed": "Count",
+    "FilesRejected": "Count",
+    "RulesRejected": "Count",
+    "DatumsOutOfWindow": "Count",
+    "IngestLagSeconds": "Seconds",
+}
+
+
+def _ts(minute: datetime) -> str:
+    if minute.tzinfo is None:
+        minute = minute.replace(tzinfo=UTC)
+    return minute.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _datum(name: str, minute: datetime, dims: Sequence[tuple[str, str]], unit: str, **value: Any) -> dict:
+    return {
+        "MetricName": name,
+        "Dimensions": [{"Name": k, "Value": str(v)} for k, v in dims],
+        "Timestamp": _ts(minute),
+        "Unit": unit,
+        "StorageResolution": 60,
+        **value,
+    }
+
+
+def build_datums(
+    minute_rows: Iterable[dict[str, Any]],
+    latency_rows: Iterable[dict[str, Any]],
+    *,
+    shape: str = "default",
+    unmatched: str = "Unmatched",
+) -> list[dict[str, Any]]:
+    """Datums for the traffic metrics, stamped at each request's own (event) minute."""
+    totals: dict[tuple, float] = defaultdict(float)
+    families: dict[tuple, float] = defaultdict(float)
+    per_host: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in minute_rows:
+        minute, host, status = r["minute"], r["host"], int(r["status"])
+        pattern = r["url_pattern"] or unmatched
+        totals[(minute, host, status)] += r["requests"]
+        for name, code, lo, hi in FAMILIES:
+            if lo <= status <= hi:
+                families[(minute, host, pattern, name, code)] += r["requests"]
+        per_host[(minute, host)][0] += r["bytes"]
+        per_host[(minute, host)][1] += r["cache_hits"]
+
+    out: list[dict[str, Any]] = []
+    original = shape == "original"
+    for (minute, host, status), n in totals.items():
+        dims = (
+            [("ResponseCode", status), ("Host", host), ("UrlPatternId", "undefined")]
+            if original
+            else [("Host", host), ("ResponseCode", status)]
+        )
+        out.append(_datum("ResponseCountTotal", minute, dims, "Count", Value=n))
+    for (minute, host, pattern, name, code), n in families.items():
+        dims = (
+            [("ResponseCode", code), ("Host", host), ("UrlPatternId", pattern)]
+            if original
+            else [("Host", host), ("UrlPatternId", pattern)]
+        )
+        out.append(_datum(name, minute, dims, "Count", Value=n))
+    if not original:
+        for (minute, host), (nbytes, hits) in per_host.items():
+            out.append(_datum("BytesSent", minute, [("Host", host)], "Bytes", Value=nbytes))
+            out.append(_datum("CacheHits", minute, [("Host", host)], "Count", Value=hits))
+        out.extend(_latency_datums(latency_rows))
+    return sort_datums(out)
+
+
+def _latency_datums(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """TurnAroundTime as Values/Counts (percentile-ready), at most 150 values per datum."""
+    dist: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    for r in rows:
+        dist[(r["minute"], r["host"])].append((float(r["value"]), float(r["n"])))
+    out = []
+    for (minute, host), pairs in dist.items():
+        pairs.sort()
+        for i in range(0, len(pairs), MAX_VALUES_PER_DATUM):
+            part = pairs[i : i + MAX_VALUES_PER_DATUM]
+            out.append(
+                _datum(
+                    "TurnAroundTime",
+                    minute,
+                    [("Host", host)],
+                    "Milliseconds",
+                    Values=[v for v, _ in part],
+                    Counts=[c for _, c in part],
+                )
+            )
+    return out
+
+
+def pipeline_datums(values: dict[str, float], when: datetime) -> list[dict[str, Any]]:
+    minute = when.astimezone(UTC).replace(second=0, microsecond=0)
+    return sort_datums(
+        [_datum(name, minute, [], PIPELINE_METRICS[name], Value=float(v)) for name, v in values.items()]
+    )
+
+
+def _sort_key(d: dict[str, Any]) -> tuple:
+    dims = tuple((x["Name"], x["Value"]) for x in d["Dimensions"])
+    return (d["Timestamp"], d["MetricName"], dims, tuple(d.get("Values", ())))
+
+
+def sort_datums(datums: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(datums, key=_sort_key)
+
+
+def check_datum(d: dict[str, Any]) -> None:
+    """Refuse a datum CloudWatch would reject, before it can fail a whole call."""
+    if len(d["Dimensions"]) > MAX_DIMENSIONS:
+        raise ValueError(f"{d['MetricName']}: more than {MAX_DIMENSIONS} dimensions")
+    for dim in d["Dimensions"]:
+        if not 1 <= len(dim["Value"]) <= 1024:
+            raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be 1-1024 characters")
+    values = d.get("Values", [d.get("Value", 0.0)])
+    if len(values) > MAX_VALUES_PER_DATUM:
+        raise ValueError(f"{d['MetricName']}: more than {MAX_VALUES_PER_DATUM} values in one datum")
+    if any(not math.isfinite(v) or abs(v) > MAX_ABS_VALUE for v in values):
+        raise ValueError(f"{d['MetricName']}: value is NaN, infinite or beyond ±2^360")
+
+
+def split_by_window(
+    datums: list[dict[str, Any]], now: datetime, *, max_age: timedelta, max_future: timedelta
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """CloudWatch accepts timestamps from 14 days ago to 2 hours ahead; the rest is skipped."""
+    keep, skip = [], []
+    lo, hi = now - max_age, now + max_future
+    for d in datums:
+        t = datetime.strptime(d["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        (keep if lo <= t <= hi else skip).append(d)
+    return keep, skip
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else k, v, out)
+    elif isinstance(value, list):
+        for i, v in enumerate(value, start=1):
+            _flatten(f"{prefix}.member.{i}", v, out)
+    else:
+        out.append((prefix, str(value)))
+
+
+def encoded_size(namespace: str, datums: Sequence[dict[str, Any]]) -> int:
+    """Request body size in the Query protocol, the larger of CloudWatch's two encodings."""
+    pairs: list[tuple[str, str]] = [("Action", "PutMetricData"), ("Version", "2010-08-01")]
+    _flatten("", {"Namespace": namespace, "MetricData": list(datums)}, pairs)
+    return max(len(urlencode(pairs)), len(json.dumps({"Namespace": namespace, "MetricData": list(datums)})))
+
+
+def datum_size(namespace: str, datum: dict[str, Any], index: int = MAX_DATUMS_PER_CALL) -> int:
+    pairs: list[tuple[str, str]] = []
+    _flatten(f"MetricData.member.{index}", datum, pairs)
+    return len(urlencode(pairs)) + 1
+
+
+@dataclass(frozen=True)
+class Call:
+    """One PutMetricData call of a publish plan."""
+
+    namespace: str
+    datums: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"namespace": self.namespace, "datums": list(self.datums)}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Call:
+        return cls(namespace=doc["namespace"], datums=tuple(doc["datums"]))
+
+
+def pack(namespace: str, datums: Sequence[dict[str, Any]]) -> list[Call]:
+    """Pack datums into calls of at most 1,000 datums and under 1 MB, in order."""
+    calls: list[Call] = []
+    current: list[dict[str, Any]] = []
+    base = encoded_size(namespace, [])
+    size = base
+    for d in datums:
+        check_datum(d)
+        n = datum_size(namespace, d)
+        if current and (len(current) >= MAX_DATUMS_PER_CALL or size + n > PAYLOAD_BUDGET):
+            calls.append(Call(namespace, tuple(current)))
+            current, size = [], base
+        current.append(d)
+        size += n
+    if current:
+        calls.append(Call(namespace, tuple(current)))
+    return calls
+
+
+def to_boto(datum: dict[str, Any]) -> dict[str, Any]:
+    """A plan datum (JSON-safe) as boto3 wants it: the timestamp as a datetime."""
+    out = dict(datum)
+    out["Timestamp"] = datetime.strptime(datum["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return out

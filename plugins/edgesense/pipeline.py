@@ -1,0 +1,374 @@
+"""Task bodies of the edgesense DAGs: core + AWS adapters, wired with provider hooks.
+
+The DAG files only schedule and wire; everything they run is here, callable (and
+tested) without a scheduler. Provider modules are imported inside functions so that
+parsing a DAG file stays cheap and does no I/O.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edgesense.aggregate import Aggregator, BatchResult, SourceFile
+from edgesense.config import Settings
+from edgesense.metrics import build_datums, pack, pipeline_datums, sort_datums, split_by_window
+
+log = logging.getLogger(__name__)
+
+MAX_WINDOW = timedelta(days=1)
+
+
+class RejectThresholdExceeded(Exception):
+    """Too much of a batch was unreadable; nothing was published, the data is still in S3."""
+
+
+@dataclass
+class Hooks:
+    """The provider hooks of one task, all on the same ``aws_conn_id``."""
+
+    s3: Any
+    dynamodb: Any = None
+    glue: Any = None
+    cloudwatch: Any = None
+
+    @classmethod
+    def create(
+        cls, settings: Settings, *, dynamodb: bool = False, glue: bool = False, cw: bool = False
+    ) -> Hooks:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hooks = cls(s3=S3Hook(aws_conn_id=settings.aws_conn_id))
+        if dynamodb:
+            from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+
+            hooks.dynamodb = DynamoDBHook(aws_conn_id=settings.aws_conn_id)
+        if glue:
+            from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
+
+            hooks.glue = GlueCatalogHook(aws_conn_id=settings.aws_conn_id)
+        if cw:
+            from edgesense.aws.publish import CloudWatchMetricsHook
+
+            hooks.cloudwatch = CloudWatchMetricsHook(aws_conn_id=settings.aws_conn_id)
+        return hooks
+
+
+# -- interval -------------------------------------------------------------------------------
+
+
+def _parse_time(value: str, name: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"param {name}={value!r} is not an ISO 8601 date-time") from exc
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def resolve_interval(params: dict[str, Any] | None, start: datetime | None, end: datetime | None):
+    """The run's interval: the ``window_start``/``window_end`` params if given, else the data interval."""
+    from edgesense.aws.sources import Interval
+
+    params = params or {}
+    ws, we = params.get("window_start"), params.get("window_end")
+    if bool(ws) != bool(we):
+        raise ValueError("give both window_start and window_end, or neither")
+    if ws:
+        interval = Interval(_parse_time(ws, "window_start"), _parse_time(we, "window_end"))
+        if interval.end - interval.start > MAX_WINDOW:
+            raise ValueError(f"a window may span at most {MAX_WINDOW}; use a backfill for more")
+        return interval
+    if start is None or end is None:
+        raise ValueError("no data interval and no window params")
+    return Interval(start.astimezone(UTC), end.astimezone(UTC))
+
+
+# -- rules ----------------------------------------------------------------------------------
+
+
+def sync_rules(settings: Settings, hooks: Hooks | None = None) -> dict[str, Any]:
+    """Read the rules table, validate, pin a content-addressed snapshot; fall back to the last one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from edgesense.aws.rules_store import RulesStore, Snapshots
+
+    hooks = hooks or Hooks.create(settings, dynamodb=True)
+    snaps = Snapshots(hooks.s3.get_conn(), settings.store_bucket)
+    try:
+        rules = RulesStore(hooks.dynamodb, settings.rules_table).read()
+    except (BotoCoreError, ClientError) as exc:
+        last = snaps.latest()
+        if last is None:
+            raise RuntimeError(
+                f"rules table {settings.rules_table} is unreadable ({exc}) and no earlier snapshot exists"
+            ) from exc
+        key, rules = last
+        log.warning(
+            "rules table %s unreadable (%s); using last good snapshot %s", settings.rules_table, exc, key
+        )
+        return _rules_summary(key, rules, reused=True, fallback=True)
+    key, reused = snaps.save(rules)
+    log.info("rules version %s (%d rules, %d rejected)%s", rules.version, len(rules.rules),
+             len(rules.rejected), ", snapshot reused" if reused else "")  # fmt: skip
+    return _rules_summary(key, rules, reused=reused, fallback=False)
+
+
+def _rules_summary(key: str, rules, *, reused: bool, fallback: bool) -> dict[str, Any]:
+    return {
+        "key": key,
+        "version": rules.version,
+        "rules": len(rules.rules),
+        "rejected": [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected],
+        "reused": reused,
+        "fallback": fallback,
+    }
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+def _source(settings: Settings, hooks: Hooks):
+    from edgesense.aws.sources import BatchSource
+
+    return BatchSource(
+        hooks.s3,
+        ingest_bucket=settings.ingest_bucket,
+        store_bucket=settings.store_bucket,
+        key_layout=settings.key_layout,
+        lookback=timedelta(minutes=settings.prefix_lookback_minutes),
+    )
+
+
+def settled_at(interval_end: datetime, settle_seconds: int) -> datetime:
+    return interval_end + timedelta(seconds=settle_seconds)
+
+
+def claim_batches(
+    settings: Settings, interval, *, prefix: str | None = None, now: datetime | None = None,
+    hooks: Hooks | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """None until the interval has settled; then freeze its objects into batches."""
+    now = now or datetime.now(UTC)
+    ready = settled_at(interval.end, settings.settle_seconds)
+    if now < ready:
+        log.info("interval ends %s; waiting until %s for uploads in flight to land", interval.end, ready)
+        return None
+    hooks = hooks or Hooks.create(settings)
+    claimed = _source(settings, hooks).claim(interval, prefix=prefix or None)
+    claimed["interval"] = [interval.start.isoformat(), interval.end.isoformat()]
+    return claimed
+
+
+# -- aggregate ------------------------------------------------------------------------------
+
+
+def aggregate_batches(
+    settings: Settings, batch_ids: list[str], rules_key: str, *, reprocess: bool = False,
+    hooks: Hooks | None = None, rules_fallback: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    from edgesense.aws.publish import Publisher
+    from edgesense.aws.rules_store import Snapshots
+
+    hooks = hooks or Hooks.create(settings)
+    client = hooks.s3.get_conn()
+    rules = Snapshots(client, settings.store_bucket).load(rules_key)
+    source = _source(settings, hooks)
+    publisher = Publisher(None, client, settings.store_bucket)
+    out: dict[str, Any] = {}
+    for bid in batch_ids:
+        plan = publisher.load_plan(bid)
+        if plan is not None and not reprocess:
+            log.info("batch %s already aggregated (plan exists); nothing to do", bid)
+            out[bid] = plan["summary"]
+            continue
+        keep_calls = plan is not None and bool(publisher.published(bid))
+        out[bid] = _aggregate_one(
+            settings, bid, source, rules, publisher, client, plan, keep_calls, rules_fallback
+        )
+    return out
+
+
+def _aggregate_one(
+    settings, bid, source, rules, publisher, client, old_plan, keep_calls, rules_fallback
+) -> dict[str, Any]:
+    manifest = source.load_manifest(bid)
+    work = Path(tempfile.mkdtemp(prefix="edgesense-", dir=settings.work_dir or None))
+    try:
+        files, missing = source.download(manifest, work / "in")
+        with Aggregator(
+            threads=settings.duckdb_threads,
+            memory_limit=settings.duckdb_memory_limit,
+            temp_dir=work,
+            structured_fields=settings.structured_field_list,
+            unmatched=settings.effective_unmatched,
+        ) as agg:
+            result = agg.process([SourceFile(p, k) for p, k in files], rules, batch_id=bid)
+            result.files_rejected = missing + result.files_rejected
+            _write_rejects(settings, client, bid, agg)
+            if result.reject_ratio > settings.reject_threshold:
+                worst = "; ".join(f"{r['object_key']}: {r['n']} line(s) {r['reject_reason']}"
+                                  for r in agg.rejects_by_object(5))  # fmt: skip
+                raise RejectThresholdExceeded(
+                    f"batch {bid}: {result.reject_ratio:.1%} of {result.lines_total} lines rejected, over the "
+                    f"{settings.reject_threshold:.1%} threshold (EDGESENSE_REJECT_THRESHOLD). Worst: {worst}. "
+                    f"Samples: s3://{settings.store_bucket}/{_rejects_key(bid)}"
+                )
+            for bad in result.files_rejected:
+                if bad["reason"] != "object no longer exists":
+                    bad["quarantined_to"] = source.quarantine(bad["key"], bad["reason"])
+                log.warning("object %s rejected: %s", bad["key"], bad["reason"])
+            written = _upload_parquet(settings, client, bid, agg, work / "out", old_plan)
+            partitions = agg.partitions()
+            minute_rows = agg.minute_metrics()
+            latency_rows = agg.latency_distribution()
+        plan = _make_plan(settings, bid, manifest, result, minute_rows, latency_rows, partitions, written,
+                          rules_fallback)  # fmt: skip
+        if keep_calls:
+            # CloudWatch already has (part of) this batch: its calls are frozen, only outputs change.
+            plan["calls"] = old_plan["calls"]
+            plan["summary"]["datums"] = old_plan["summary"]["datums"]
+        publisher.save_plan(bid, plan)
+        log.info("batch %s: %s", bid, json.dumps(plan["summary"], sort_keys=True))
+        return plan["summary"]
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _rejects_key(bid: str) -> str:
+    return f"rejects/dt={bid[:4]}-{bid[4:6]}-{bid[6:8]}/{bid}.jsonl.gz"
+
+
+def _write_rejects(settings: Settings, client, bid: str, agg: Aggregator) -> None:
+    sample = agg.reject_sample(settings.reject_sample_size)
+    if not sample:
+        return
+    body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample).encode()
+    client.put_object(Bucket=settings.store_bucket, Key=_rejects_key(bid), Body=gzip.compress(body, mtime=0))
+
+
+def _upload_parquet(settings, client, bid, agg: Aggregator, out: Path, old_plan) -> list[str]:
+    written = agg.write_parquet(out, bid)
+    keys = []
+    for files in written.values():
+        for f in files:
+            key = f.relative_to(out).as_posix()
+            client.upload_file(str(f), settings.store_bucket, key)
+            keys.append(key)
+    # A reprocessed batch may touch fewer files than before: remove its stale ones.
+    for stale in set((old_plan or {}).get("outputs", ())) - set(keys):
+        client.delete_object(Bucket=settings.store_bucket, Key=stale)
+    return sorted(keys)
+
+
+def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latency_rows, partitions, written,
+               rules_fallback) -> dict[str, Any]:  # fmt: skip
+    now = datetime.now(UTC)
+    datums = build_datums(minute_rows, latency_rows, shape=settings.metrics_shape,
+                          unmatched=settings.effective_unmatched)  # fmt: skip
+    keep, skipped = split_by_window(
+        datums, now, max_age=timedelta(days=settings.max_age_days),
+        max_future=timedelta(hours=settings.max_future_hours),
+    )  # fmt: skip
+    if skipped:
+        log.warning("batch %s: %d datum(s) outside CloudWatch's window (older than %s days or more than %s h "
+                    "ahead) go to Parquet/Athena only", bid, len(skipped), settings.max_age_days,
+                    settings.max_future_hours)  # fmt: skip
+    arrivals = [datetime.fromisoformat(o["last_modified"]) for o in manifest["objects"]]
+    health = {
+        "LinesProcessed": result.lines_valid,
+        "LinesRejected": result.lines_rejected,
+        "FilesProcessed": result.files_processed,
+        "FilesRejected": len(result.files_rejected),
+        "RulesRejected": len(result.rules_rejected),
+        "DatumsOutOfWindow": len(skipped),
+        "IngestLagSeconds": max((now - t).total_seconds() for t in arrivals) if arrivals else 0.0,
+    }
+    if rules_fallback:
+        health["RulesSnapshotFallback"] = 1
+    calls = pack(settings.effective_namespace, sort_datums(keep))
+    calls += pack(settings.pipeline_namespace, pipeline_datums(health, now))
+    requests_total = sum(r["requests"] for r in minute_rows)
+    return {
+        "batch_id": bid,
+        "created_at": now.isoformat(),
+        "calls": [c.to_json() for c in calls],
+        "outputs": written,
+        "partitions": [list(p) for p in partitions],
+        "summary": {
+            "batch_id": bid,
+            "objects": len(manifest["objects"]),
+            "requests": requests_total,
+            "datums": sum(len(c.datums) for c in calls),
+            "datums_out_of_window": len(skipped),
+            "calls": len(calls),
+            "partitions": [list(p) for p in partitions],
+            **result.as_report(),
+        },
+    }
+
+
+# -- publish and catalog --------------------------------------------------------------------
+
+
+def publish_batches(
+    settings: Settings, batch_ids: list[str], *, hooks: Hooks | None = None
+) -> dict[str, Any]:
+    from edgesense.aws.publish import Publisher
+
+    hooks = hooks or Hooks.create(settings, cw=True)
+    pub = Publisher(
+        hooks.cloudwatch.client,
+        hooks.s3.get_conn(),
+        settings.store_bucket,
+        base_delay=settings.publish_base_delay,
+        max_attempts=settings.publish_max_attempts,
+    )
+    out = {}
+    for bid in batch_ids:
+        plan = pub.load_plan(bid)
+        if plan is None:
+            raise RuntimeError(f"batch {bid} has no plan; run aggregate_batch first")
+        out[bid] = pub.publish(bid, plan)
+    return out
+
+
+def update_partitions(
+    settings: Settings, batch_ids: list[str], *, hooks: Hooks | None = None
+) -> dict[str, Any]:
+    from edgesense.aws.catalog import Catalog
+    from edgesense.aws.publish import Publisher
+
+    hooks = hooks or Hooks.create(settings, glue=True)
+    pub = Publisher(None, hooks.s3.get_conn(), settings.store_bucket)
+    parts: set[tuple[str, str]] = set()
+    for bid in batch_ids:
+        plan = pub.load_plan(bid)
+        if plan is not None:
+            parts |= {tuple(p) for p in plan["partitions"]}
+    catalog = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket)
+    return {t: catalog.add_partitions(t, parts) for t in ("requests", "minute_metrics")}
+
+
+# -- setup ----------------------------------------------------------------------------------
+
+
+def setup(settings: Settings, *, seed_rules: bool = True, hooks: Hooks | None = None) -> dict[str, Any]:
+    """Create/update the Glue database and tables; seed the sample rules into an empty table."""
+    from edgesense.aws.catalog import Catalog
+    from edgesense.aws.rules_store import RulesStore
+
+    hooks = hooks or Hooks.create(settings, dynamodb=True, glue=True)
+    done = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket).ensure()
+    seeded = RulesStore(hooks.dynamodb, settings.rules_table).seed_samples() if seed_rules else 0
+    done.append(f"seeded {seeded} sample rule(s)" if seeded else "rules table not empty; nothing seeded")
+    for line in done:
+        log.info("%s", line)
+    return {"steps": done, "seeded": seeded}

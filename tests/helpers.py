@@ -1,0 +1,23 @@
+"""Helpers shared by the test packages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_db_ready = False
+
+
+def migrate_airflow_db() -> None:
+    """``airflow db migrate`` once per session, with the real CLI."""
+    global _db_ready
+    if not _db_ready:
+        airflow = Path(sys.executable).with_name("airflow")
+        subprocess.run(
+            [str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
+        )
+        _db_ready = True
