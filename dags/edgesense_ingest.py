@@ -55,7 +55,7 @@ START_DATE = datetime.fromisoformat(os.environ.get("EDGESENSE_START_DATE", "2026
 default_args = {
     "owner": "edgesense",
     "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(minutes=10),
 }

@@ -17,13 +17,18 @@ locally); this DAG does not create them. Connection: `aws_default`.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 from edgesense.compat import Param, dag, task
 
 DAG_ID = "edgesense_setup"
 
-default_args = {"owner": "edgesense", "retries": 2, "retry_delay": timedelta(seconds=20)}
+default_args = {
+    "owner": "edgesense",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "20"))),
+}
 
 
 def _settings():

@@ -21,3 +21,7 @@ def migrate_airflow_db() -> None:
             [str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
         )
         _db_ready = True
+
+
+# Names of the resources the end-to-end tests create in moto.
+INGEST, STORE, TABLE = "es-ingest", "es-store", "es-rules"

@@ -10,9 +10,7 @@ import boto3
 import pytest
 from localaws import MotoServer, aws_env, create_resources
 
-from helpers import ROOT, migrate_airflow_db
-
-INGEST, STORE, TABLE = "es-ingest", "es-store", "es-rules"
+from helpers import INGEST, ROOT, STORE, TABLE, migrate_airflow_db
 
 
 @pytest.fixture(scope="session")

@@ -1,46 +1,343 @@
-"""The ingest DAG end to end: real Airflow (dag.test), real moto_server, real DuckDB."""
+"""The ingest DAG end to end: real Airflow (``dag.test()``), a real moto_server process, real DuckDB.
+
+Objects get their LastModified from moto at upload time, so each test uploads first and
+then runs a manual window (``window_start``/``window_end`` params) around the uploads.
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from botocore.exceptions import ClientError
 
 from edgesense.generate import generate
+from helpers import STORE
 
 NS = "edgesense/test"
+HOST = "www.example.abc"
+STATUSES = (200, 301, 401, 404, 500, 503)
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures"
+
+pytestmark = pytest.mark.e2e
 
 
-def _ingest_dag():
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGESENSE_RETRY_DELAY_SECONDS", "0")
+
+
+@pytest.fixture
+def catalog(aws, airflow_db):
+    """The setup DAG, run for real: Glue database/tables and the sample rules."""
+    from edgesense_setup import dag_object
+
+    assert dag_object.test().state == "success"
+    return aws
+
+
+def run_window(start: datetime, end: datetime, **conf):
     from edgesense_ingest import dag_object
 
-    return dag_object
+    # Every param is given: dag.test() in one process can carry a previous run's conf over.
+    run_conf = {
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "prefix": None,
+        "reprocess": False,
+        **conf,
+    }
+    return dag_object.test(run_conf=run_conf)
 
 
-def _run(window_start: datetime, window_end: datetime, **conf):
-    from edgesense_setup import dag_object as setup
-
-    dag = _ingest_dag()
-    run_conf = {"window_start": window_start.isoformat(), "window_end": window_end.isoformat(), **conf}
-    dr = dag.test(run_conf=run_conf)
-    return dr, setup
+def assert_all_succeeded(dr) -> None:
+    assert dr.state == "success"
+    assert set(states(dr).values()) == {"success"}, states(dr)
 
 
-def test_smoke(aws, airflow_db):
-    from edgesense_setup import dag_object as setup
+def states(dr) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dr.get_task_instances()}
 
-    setup.test()
-    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+
+def upload_generated(aws, event_start: datetime, **kw) -> tuple[datetime, datetime, int]:
     t0 = datetime.now(UTC) - timedelta(seconds=1)
     total = 0
-    for f in generate(start=event_start, minutes=2, lines_per_minute=200, files_per_minute=2):
+    for f in generate(start=event_start, **kw):
         aws.put_log(f.key, f.body)
         total += f.lines
-    t1 = datetime.now(UTC) + timedelta(seconds=1)
-    dr, _ = _run(t0, t1)
-    print(dr.state)
-    got = sum(
-        aws.metric_sum(
-            NS, "ResponseCountTotal", {"Host": "www.example.abc", "ResponseCode": str(s)}, event_start, t1
-        )
-        for s in (200, 301, 401, 404, 500, 503)
+    return t0, datetime.now(UTC) + timedelta(seconds=1), total
+
+
+def total_requests(aws, start: datetime, end: datetime, ns: str = NS) -> float:
+    return sum(
+        aws.metric_sum(ns, "ResponseCountTotal", {"Host": HOST, "ResponseCode": str(s)}, start, end)
+        for s in STATUSES
     )
+
+
+def read_parquet(aws, table: str, tmp_path: Path) -> list[dict]:
+    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix=f"{table}/").get("Contents", [])]
+    local = tmp_path / table
+    for k in keys:
+        target = local / k
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aws.s3.download_file(STORE, k, str(target))
+    if not keys:
+        return []
+    cur = duckdb.connect().execute(
+        "SELECT * FROM read_parquet($p, hive_partitioning = true)", {"p": str(local / "**" / "*.parquet")}
+    )
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def test_a_window_of_logs_lands_in_cloudwatch_parquet_and_glue(catalog, tmp_path):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=4)
+    t0, t1, total = upload_generated(aws, event_start, minutes=3, lines_per_minute=300, ds1_files=1)
+
+    dr = run_window(t0, t1)
+
+    assert dr.state == "success", states(dr)
+    assert total_requests(aws, event_start, t1) == total
+    # The family metrics partition the same requests by URL pattern (404 is also in 4XX).
+    families = sum(
+        aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, event_start, t1)
+        for name in ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
+        for p in ("Product", "Category", "Productbrand", "Api", "Unmatched")
+    )
+    assert families == total
+    rows = read_parquet(aws, "requests", tmp_path)
+    assert len(rows) == total
+    assert {r["url_pattern"] for r in rows} == {"Product", "Category", "Productbrand", "Api"}
+    assert {r["source_format"] for r in rows} == {"ds2_json", "ds1_raw"}
+    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    assert sum(r["requests"] for r in mm) == total
+    assert len({r["rules_version"] for r in mm}) == 1
+    expected = {(f"{event_start:%Y-%m-%d}", f"{(event_start + timedelta(minutes=m)):%H}") for m in range(3)}
+    for table in ("requests", "minute_metrics"):
+        parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName=table)["Partitions"]
+        assert {tuple(p["Values"]) for p in parts} == expected
+    lines = aws.metric_sum(
+        f"{NS}/pipeline", "LinesProcessed", {}, t0 - timedelta(minutes=2), t1 + timedelta(minutes=2)
+    )
+    assert lines == total
+
+
+def test_running_the_same_window_three_times_never_changes_the_sums(catalog):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=2, lines_per_minute=200)
+
+    for _ in range(3):
+        assert_all_succeeded(run_window(t0, t1))
+
+    assert total_requests(aws, event_start, t1) == total
+    plans = aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/")["KeyCount"]
+    assert plans == 1
+
+
+def test_a_publish_that_fails_after_its_first_call_is_retried_without_double_counting(catalog, monkeypatch):
+    """The failure is injected (CloudWatch itself cannot be made to fail this way on demand)."""
+    from edgesense.aws.publish import Publisher
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=2, lines_per_minute=200)
+    real_put = Publisher._put
+    calls = {"n": 0}
+
+    def flaky_put(self, call):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("worker lost its network after the first call")
+        return real_put(self, call)
+
+    monkeypatch.setattr(Publisher, "_put", flaky_put)
+    dr = run_window(t0, t1)
+
+    assert dr.state == "success"
+    publish = next(ti for ti in dr.get_task_instances() if ti.task_id == "publish_metrics")
+    assert publish.try_number == 2  # failed once, then the retry finished the plan
+    assert total_requests(aws, event_start, t1) == total
+    assert (
+        aws.metric_sum(
+            f"{NS}/pipeline", "LinesProcessed", {}, t0 - timedelta(minutes=2), t1 + timedelta(minutes=2)
+        )
+        == total
+    )
+
+
+def test_throttling_on_some_calls_is_backed_off_and_sums_stay_exact(catalog, monkeypatch):
+    """Throttling is injected in front of the real client: moto never throttles."""
+    from edgesense.aws import publish
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=2, lines_per_minute=200)
+    original = publish.CloudWatchMetricsHook.client.func
+    throttled = {"n": 0}
+
+    class ThrottlingClient:
+        def __init__(self, real):
+            self.real = real
+            self.calls = 0
+
+        def put_metric_data(self, **kw):
+            self.calls += 1
+            if self.calls % 2 == 1:
+                throttled["n"] += 1
+                raise ClientError(
+                    {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PutMetricData"
+                )
+            return self.real.put_metric_data(**kw)
+
+    monkeypatch.setattr(
+        publish.CloudWatchMetricsHook, "client", property(lambda self: ThrottlingClient(original(self)))
+    )
+    dr = run_window(t0, t1)
+
+    assert dr.state == "success"
+    assert throttled["n"] >= 2
+    assert total_requests(aws, event_start, t1) == total
+
+
+def test_a_late_file_adds_to_its_own_event_minute(catalog, tmp_path):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    t0, t1, first = upload_generated(aws, event_start, minutes=1, lines_per_minute=100, seed=1)
+    assert_all_succeeded(run_window(t0, t1))
+    # Minutes later, a straggler for the same event minute arrives in a later interval.
+    t2, t3, late = upload_generated(aws, event_start, minutes=1, lines_per_minute=40, seed=2)
+    assert_all_succeeded(run_window(t2, t3))
+
+    minute_end = event_start + timedelta(minutes=1) - timedelta(seconds=1)
+    assert total_requests(aws, event_start, minute_end) == first + late
+    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    assert {r["minute"] for r in mm} == {event_start.replace(tzinfo=None)}
+    assert sum(r["requests"] for r in mm) == first + late
+    assert len({r["batch_id"] for r in mm}) == 2
+
+
+def test_an_interval_with_no_objects_succeeds_and_skips_the_rest(catalog):
+    aws = catalog
+    now = datetime.now(UTC)
+    dr = run_window(now - timedelta(minutes=2), now - timedelta(minutes=1))
+
+    assert dr.state == "success"
+    st = states(dr)
+    assert st["wait_for_batch"] == "success"
+    assert st["aggregate_batch"] == st["publish_metrics"] == st["add_partitions"] == "skipped"
+    assert aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/")["KeyCount"] == 0
+
+
+def test_bad_lines_and_a_corrupt_object_are_rejected_counted_and_kept_aside(catalog):
+    aws = catalog
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    sample = (REFERENCE / "ds2_akamai_docs_sample.json").read_text().strip()
+    good = [json.loads(sample) for _ in range(100)]
+    lines = [json.dumps(g) for g in good]
+    lines += ["not json", '{"reqTimeSec":"x","statusCode":"200","reqHost":"h"}', '{"reqTimeSec":"1573840000"']
+    body = ("\n".join(lines) + "\n\n").encode() + b"\xff\xfe not utf-8\n"
+    aws.put_log("logs/mixed/ak-1-1-1-ds.gz", gzip.compress(body))
+    aws.put_log("logs/mixed/ak-2-2-2-ds.gz", gzip.compress(os.urandom(400_000))[:200_000])
+    t1 = datetime.now(UTC) + timedelta(seconds=1)
+
+    dr = run_window(t0, t1, prefix="logs/mixed/")
+
+    assert_all_succeeded(dr)
+    rejects = aws.s3.list_objects_v2(Bucket=STORE, Prefix="rejects/")["Contents"]
+    sampled = [
+        json.loads(x)
+        for x in gzip.decompress(
+            aws.s3.get_object(Bucket=STORE, Key=rejects[0]["Key"])["Body"].read()
+        ).splitlines()
+    ]
+    reasons = {s["reject_reason"] for s in sampled}
+    assert reasons == {
+        "not valid JSON (malformed or truncated)",
+        "non-numeric or out-of-range time",
+        "not UTF-8 text",
+    }
+    assert all(s["object_key"] == "logs/mixed/ak-1-1-1-ds.gz" for s in sampled)
+    quarantined = aws.s3.list_objects_v2(Bucket=STORE, Prefix="quarantine/")["Contents"]
+    assert [q["Key"] for q in quarantined] == ["quarantine/logs/mixed/ak-2-2-2-ds.gz"]
+    window = (t0 - timedelta(minutes=2), t1 + timedelta(minutes=2))
+    assert aws.metric_sum(f"{NS}/pipeline", "LinesRejected", {}, *window) == 4
+    assert aws.metric_sum(f"{NS}/pipeline", "FilesRejected", {}, *window) == 1
+    # The Akamai sample is from 2019: far outside CloudWatch's 14 days, so Parquet only.
+    assert aws.metric_sum(f"{NS}/pipeline", "DatumsOutOfWindow", {}, *window) > 0
+
+
+def test_a_batch_over_the_reject_threshold_fails_naming_the_file_and_reason(catalog, monkeypatch):
+    aws = catalog
+    monkeypatch.setenv("EDGESENSE_REJECT_THRESHOLD", "0.05")
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    aws.put_log("logs/bad/ak-9-9-9-ds.gz", gzip.compress(b"garbage\n" * 10))
+    t1 = datetime.now(UTC) + timedelta(seconds=1)
+
+    dr = run_window(t0, t1, prefix="logs/bad/")
+
+    assert dr.state == "failed"
+    agg = next(ti for ti in dr.get_task_instances() if ti.task_id == "aggregate_batch")
+    assert agg.state == "failed"
+    assert agg.try_number == 1  # bad input is not retried
+    assert aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/")["KeyCount"] == 0
+
+
+def test_an_overlapping_window_only_takes_the_objects_no_other_batch_has(catalog):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, _, first = upload_generated(aws, event_start, minutes=1, lines_per_minute=100, seed=3)
+    # S3 LastModified has whole seconds: start the second upload in a later second.
+    boundary = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    time.sleep((boundary - datetime.now(UTC)).total_seconds() + 0.05)
+    _, t1, second = upload_generated(aws, event_start, minutes=1, lines_per_minute=60, seed=4)
+    assert_all_succeeded(run_window(t0, boundary))
+
+    # A wider window (say, a backfill over the same minutes) covers both uploads.
+    assert_all_succeeded(run_window(t0 - timedelta(minutes=1), t1))
+
+    assert total_requests(aws, event_start, t1) == first + second
+    manifests = aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/manifests/")["KeyCount"]
+    assert manifests == 2
+
+
+def test_the_original_metric_shape_keeps_namespace_and_all_three_dimensions(catalog, monkeypatch):
+    aws = catalog
+    monkeypatch.setenv("EDGESENSE_METRICS_SHAPE", "original")
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=100)
+
+    assert_all_succeeded(run_window(t0, t1))
+
+    ns = "edgesense-test/totals"
+    got = sum(
+        aws.metric_sum(ns, "ResponseCountTotal", {"ResponseCode": str(s), "Host": HOST, "UrlPatternId": "undefined"},
+                       event_start, t1)
+        for s in STATUSES
+    )  # fmt: skip
     assert got == total
+    metrics = aws.cw.list_metrics(Namespace=ns)["Metrics"]
+    assert metrics
+    assert all(
+        {d["Name"] for d in m["Dimensions"]} == {"ResponseCode", "Host", "UrlPatternId"} for m in metrics
+    )
+    assert {m["MetricName"] for m in metrics} <= {"ResponseCountTotal", "Response_2XX", "Response_3XX",
+                                                  "Response_4XX", "Response_404", "Response_5XX"}  # fmt: skip
+
+
+def test_the_setup_dag_is_safe_to_run_twice(catalog):
+    from edgesense_setup import dag_object
+
+    aws = catalog
+    assert dag_object.test().state == "success"
+    assert aws.ddb.scan(TableName="es-rules", Select="COUNT")["Count"] == 5
+    tables = {t["Name"] for t in aws.glue.get_tables(DatabaseName="edgesense_test")["TableList"]}
+    assert tables == {"requests", "minute_metrics"}

@@ -8,6 +8,7 @@ uses exactly that snapshot, and its version is recorded with every output row.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from edgesense.aws import STATE_PREFIX, exists, get_json, put_json
@@ -28,6 +29,7 @@ def snapshot_key(version: str) -> str:
 
 class RulesStore:
     def __init__(self, dynamodb: DynamoDBHook, table: str) -> None:
+        # The resource's client: it takes and returns plain Python values (Decimal for N).
         self.client = dynamodb.get_conn().meta.client
         self.table = table
 
@@ -36,7 +38,7 @@ class RulesStore:
         items: list[dict[str, Any]] = []
         paginator = self.client.get_paginator("scan")
         for page in paginator.paginate(TableName=self.table, ConsistentRead=True):
-            items += [_plain(i) for i in page.get("Items", ())]
+            items += page.get("Items", ())
         return items
 
     def read(self) -> RuleSet:
@@ -56,23 +58,10 @@ class RulesStore:
         for item in items:
             self.client.put_item(
                 TableName=self.table,
-                Item={
-                    "Id": {"S": item["Id"]},
-                    "Regex": {"S": item["Regex"]},
-                    "Rank": {"N": str(item["Rank"])},
-                },
+                Item={"Id": item["Id"], "Regex": item["Regex"], "Rank": Decimal(str(item["Rank"]))},
                 ConditionExpression="attribute_not_exists(Id)",
             )
         return len(items)
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's typed JSON to plain values (the low-level client returns {'S': ...})."""
-    out = {}
-    for k, v in item.items():
-        ((_, val),) = v.items()
-        out[k] = val
-    return out
 
 
 class Snapshots:
