@@ -43,7 +43,7 @@ airflow: $(STAMP)
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install -q "pip==25.3" && .lockvenv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
-	(echo "# Pinned from a working install. Regenerate with: make lock"; .lockvenv/bin/pip freeze) > constraints.txt
+	(echo "# Pinned from a working install. Regenerate with: make lock"; .lockvenv/bin/pip freeze --all | grep -v "^pip==") > constraints.txt
 	rm -rf .lockvenv
 
 clean:

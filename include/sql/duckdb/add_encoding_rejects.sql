@@ -1,7 +1,7 @@
 -- Lines the CSV reader refused (not UTF-8, too long) become rejected lines of their object.
 -- DISTINCT on (file, line number): a file re-scanned after a corrupt neighbour was
 -- isolated is reported once.
-INSERT INTO parsed (object_key, source_format, line, parse_error)
+INSERT INTO parsed_unreadable (object_key, source_format, line, parse_error)
 SELECT object_key, format, csv_line, reason
 FROM (
     SELECT DISTINCT o.object_key, o.format, e.line AS line_number, e.csv_line,

@@ -1,5 +1,5 @@
--- One row per non-blank line, fields still as text; the formats fill it, normalize.sql types it.
-CREATE OR REPLACE TEMP TABLE parsed (
+-- Lines the CSV reader refused, in the shape every format view has (see normalize.sql).
+CREATE OR REPLACE TEMP TABLE parsed_unreadable (
     object_key     VARCHAR,
     source_format  VARCHAR,
     line           VARCHAR,

@@ -1,10 +1,14 @@
 -- Type and check every parsed line. A line is valid when it has a numeric time, a numeric
 -- status and a host; everything else is kept as text (NULL when absent, '-' or '^').
 CREATE OR REPLACE TEMP MACRO nv(x) AS CASE WHEN x IN ('', '-', '^') THEN NULL ELSE x END;
-CREATE OR REPLACE TEMP MACRO pct_decode(x, plus) AS
-    coalesce(try(url_decode(CASE WHEN plus THEN replace(x, '+', ' ') ELSE x END)), x);
+-- The one materialisation of the batch: JSON is parsed exactly once, here.
 CREATE OR REPLACE TEMP TABLE stage AS
-WITH t AS (
+WITH parsed AS (
+    SELECT * FROM parsed_ds2_json
+    UNION ALL BY NAME SELECT * FROM parsed_ds1_raw
+    UNION ALL BY NAME SELECT * FROM parsed_ds2_structured
+    UNION ALL BY NAME SELECT * FROM parsed_unreadable
+), t AS (
     SELECT *,
         nv(time_raw) AS t_raw,
         try_cast(nv(time_raw) AS DOUBLE) AS t_num,
@@ -18,7 +22,7 @@ WITH t AS (
              WHEN time_unit = 'ms' OR (time_unit = 'auto' AND t_num > 1e11) THEN t_num * 1000
              ELSE t_num * 1000000 END AS t_micros
     FROM t
-)
+), checked AS (
 SELECT
     object_key,
     source_format,
@@ -30,22 +34,22 @@ SELECT
         WHEN status IS NULL OR status < 0 OR status > 999 THEN 'non-numeric status'
         WHEN host_v IS NULL THEN 'missing host'
     END AS reject_reason,
-    line,
+    line AS line_all,
     CASE WHEN t_micros BETWEEN 0 AND 32503680000000000 THEN make_timestamp(CAST(round(t_micros) AS BIGINT)) END
         AS event_time,
     nv(client_ip) AS client_ip,
     nv(method) AS method,
     lower(host_v) AS host,
-    CASE WHEN path_v IS NULL THEN '/'
-         ELSE pct_decode(CASE WHEN starts_with(path_v, '/') THEN path_v ELSE '/' || path_v END, false)
-    END AS path,
-    pct_decode(nv(query), plus_is_space) AS query,
+    -- Percent-decoding happens once per distinct value (match_patterns.sql, decode_text.sql).
+    CASE WHEN path_v IS NULL THEN '/' WHEN starts_with(path_v, '/') THEN path_v ELSE '/' || path_v END AS path_raw,
+    nv(query) AS query_raw,
     status,
     try_cast(nv(bytes_raw) AS BIGINT) AS bytes,
     try_cast(try_cast(nv(turnaround_raw) AS DOUBLE) AS INTEGER) AS turnaround_ms,
     try_cast(try_cast(nv(transfer_raw) AS DOUBLE) AS INTEGER) AS transfer_ms,
-    pct_decode(nv(referer_raw), plus_is_space) AS referer,
-    pct_decode(nv(ua_raw), plus_is_space) AS user_agent,
+    nv(referer_raw) AS referer_raw,
+    nv(ua_raw) AS ua_raw,
+    plus_is_space,
     try_cast(nv(cache_raw) AS INTEGER) AS cache_status,
     nv(country) AS country,
     nv(error_code) AS error_code,
@@ -56,4 +60,8 @@ SELECT
     nv(proto) AS proto,
     nv(content_type) AS content_type,
     nv(edge_ip) AS edge_ip
-FROM typed;
+FROM typed
+)
+-- Keep the raw text of rejected lines only: valid ones live on as typed columns.
+SELECT * EXCLUDE (line_all), CASE WHEN reject_reason IS NOT NULL THEN line_all END AS line
+FROM checked;

@@ -1,10 +1,12 @@
 -- Akamai DataStream 1 "raw" JSON, the original's input: nested message{...}, start in epoch ms
 -- (Cloud Monitor's variant has epoch seconds with a fraction, hence time_unit 'auto').
-INSERT INTO parsed
+CREATE OR REPLACE TEMP VIEW parsed_ds1_raw AS
 WITH src AS (
-    SELECT o.object_key, o.plus_is_space, rtrim(l.line, chr(13)) AS line
+    -- (trim/rtrim are slow on long strings; a suffix test and an RE2 search are not)
+    SELECT o.object_key, o.plus_is_space,
+           CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
-    WHERE o.format = 'ds1_raw' AND l.line IS NOT NULL AND trim(l.line) <> ''
+    WHERE o.format = 'ds1_raw' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
 ), j AS (
     SELECT *,
         CASE WHEN NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
@@ -24,11 +26,33 @@ WITH src AS (
         "waf":"JSON"}')) END AS f
     FROM j
 )
-SELECT object_key, 'ds1_raw', line,
-       coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END),
-       f.start, 'auto', f.message.status, f.message.reqHost, f.message.reqMethod, f.message.reqPath,
-       f.message.reqQuery, f.message.bytes, NULL, f.netPerf.downloadTime, f.message.cliIP,
-       f.reqHdr.referer, f.message.UA, coalesce(f.cache.cacheHit, f.netPerf.cacheStatus), f.geo.country,
-       NULL, CAST(f.waf AS VARCHAR), f.reqid, f.id, f.cp, f.message.proto, f.message.respCT, f.netPerf.edgeIP,
-       plus_is_space
+SELECT
+    object_key,
+    'ds1_raw' AS source_format,
+    line,
+    coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END) AS parse_error,
+    f.start AS time_raw,
+    'auto' AS time_unit,
+    f.message.status AS status_raw,
+    f.message.reqHost AS host,
+    f.message.reqMethod AS method,
+    f.message.reqPath AS path_raw,
+    f.message.reqQuery AS query,
+    f.message.bytes AS bytes_raw,
+    NULL AS turnaround_raw,
+    f.netPerf.downloadTime AS transfer_raw,
+    f.message.cliIP AS client_ip,
+    f.reqHdr.referer AS referer_raw,
+    f.message.UA AS ua_raw,
+    coalesce(f.cache.cacheHit, f.netPerf.cacheStatus) AS cache_raw,
+    f.geo.country AS country,
+    NULL AS error_code,
+    CAST(f.waf AS VARCHAR) AS security_rules,
+    f.reqid AS request_id,
+    f.id AS stream_id,
+    f.cp AS cp_code,
+    f.message.proto AS proto,
+    f.message.respCT AS content_type,
+    f.netPerf.edgeIP AS edge_ip,
+    plus_is_space
 FROM r;

@@ -1,9 +1,11 @@
 -- Akamai DataStream 2, JSON (NDJSON). Values are mostly strings; numbers are read as text too.
-INSERT INTO parsed
+CREATE OR REPLACE TEMP VIEW parsed_ds2_json AS
 WITH src AS (
-    SELECT o.object_key, o.plus_is_space, rtrim(l.line, chr(13)) AS line
+    -- (trim/rtrim are slow on long strings; a suffix test and an RE2 search are not)
+    SELECT o.object_key, o.plus_is_space,
+           CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
-    WHERE o.format = 'ds2_json' AND l.line IS NOT NULL AND trim(l.line) <> ''
+    WHERE o.format = 'ds2_json' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
 ), j AS (
     SELECT *,
         CASE WHEN NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
@@ -19,10 +21,33 @@ WITH src AS (
         "country":"VARCHAR","cacheStatus":"VARCHAR","securityRules":"VARCHAR"}')) END AS f
     FROM j
 )
-SELECT object_key, 'ds2_json', line,
-       coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END),
-       f.reqTimeSec, 's', f.statusCode, f.reqHost, f.reqMethod, f.reqPath, f.queryStr, f.bytes,
-       f.turnAroundTimeMSec, f.transferTimeMSec, f.cliIP, f.referer, f.UA, f.cacheStatus, f.country,
-       f.errorCode, f.securityRules, f.reqId, f.streamId, f.cp, f.proto, f.rspContentType, f.edgeIP,
-       plus_is_space
+SELECT
+    object_key,
+    'ds2_json' AS source_format,
+    line,
+    coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END) AS parse_error,
+    f.reqTimeSec AS time_raw,
+    's' AS time_unit,
+    f.statusCode AS status_raw,
+    f.reqHost AS host,
+    f.reqMethod AS method,
+    f.reqPath AS path_raw,
+    f.queryStr AS query,
+    f.bytes AS bytes_raw,
+    f.turnAroundTimeMSec AS turnaround_raw,
+    f.transferTimeMSec AS transfer_raw,
+    f.cliIP AS client_ip,
+    f.referer AS referer_raw,
+    f.UA AS ua_raw,
+    f.cacheStatus AS cache_raw,
+    f.country AS country,
+    f.errorCode AS error_code,
+    f.securityRules AS security_rules,
+    f.reqId AS request_id,
+    f.streamId AS stream_id,
+    f.cp AS cp_code,
+    f.proto AS proto,
+    f.rspContentType AS content_type,
+    f.edgeIP AS edge_ip,
+    plus_is_space
 FROM r;
