@@ -1,0 +1,67 @@
+"""Which objects a run owns: settle delay, LastModified ownership and folder listing, against moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from edgesense.aws.sources import Interval
+from edgesense.config import Settings
+from edgesense.pipeline import claim_batches
+
+pytestmark = pytest.mark.e2e
+
+
+def settings(**kw) -> Settings:
+    return Settings.from_env(**kw)
+
+
+def test_an_interval_is_not_listed_until_its_settle_delay_has_passed(aws):
+    """An upload that started before the interval ended may only become visible after it."""
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    lm = aws.put_log("logs/in-flight/ak-1-1-1-ds.gz", b"x")
+    interval = Interval(before.replace(microsecond=0), lm + timedelta(seconds=1))
+    s = settings(settle_seconds=30)
+
+    assert claim_batches(s, interval, prefix="logs/", now=interval.end + timedelta(seconds=5)) is None
+    claimed = claim_batches(s, interval, prefix="logs/", now=interval.end + timedelta(seconds=31))
+
+    assert claimed is not None
+    assert claimed["new_objects"] == 1
+    assert len(claimed["batches"]) == 1
+
+
+def test_only_objects_whose_last_modified_falls_in_the_interval_are_owned(aws):
+    lm = aws.put_log(f"logs/{datetime.now(UTC):%Y/%m/%d}/ak-2-2-2-ds.gz", b"x")
+    s = settings(settle_seconds=0)
+    before = Interval(lm - timedelta(minutes=2), lm)
+    containing = Interval(lm, lm + timedelta(seconds=1))
+
+    assert claim_batches(s, before, now=before.end)["owned_objects"] == 0
+    assert claim_batches(s, containing, now=containing.end)["owned_objects"] == 1
+
+
+def test_only_the_layouts_date_folders_are_listed(aws):
+    """An object outside the dated folders the layout allows is not read, whatever its LastModified."""
+    lm = aws.put_log("logs/1999/01/01/ak-3-3-3-ds.gz", b"x")
+    aws.put_log(f"logs/{lm:%Y/%m/%d}/ak-4-4-4-ds.gz", b"x")
+    interval = Interval(lm - timedelta(seconds=1), lm + timedelta(seconds=2))
+    claimed = claim_batches(settings(settle_seconds=0), interval, now=interval.end)
+
+    assert claimed["owned_objects"] == 1
+
+
+def test_claiming_again_reuses_the_frozen_batch_and_adds_stragglers_as_a_new_batch(aws):
+    lm = aws.put_log("logs/x/ak-5-5-5-ds.gz", b"x")
+    interval = Interval(lm - timedelta(seconds=1), lm + timedelta(minutes=1))
+    s = settings(settle_seconds=0)
+    first = claim_batches(s, interval, prefix="logs/x/", now=interval.end)
+    again = claim_batches(s, interval, prefix="logs/x/", now=interval.end)
+    aws.put_log("logs/x/ak-6-6-6-ds.gz", b"y")
+    third = claim_batches(s, interval, prefix="logs/x/", now=interval.end)
+
+    assert first["batches"] == again["batches"]
+    assert again["new_objects"] == 0
+    assert third["new_objects"] == 1
+    assert len(third["batches"]) == 2
