@@ -161,6 +161,13 @@ def check_datum(d: dict[str, Any]) -> None:
         if not 1 <= len(dim["Value"]) <= 1024:
             raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be 1-1024 characters")
     values = d.get("Values", [d.get("Value", 0.0)])
+    counts = d.get("Counts")
+    if counts is not None and (
+        len(counts) != len(values) or any(not math.isfinite(c) or c < 0 for c in counts)
+    ):
+        raise ValueError(
+            f"{d['MetricName']}: Counts must match Values one to one and be finite, non-negative"
+        )
     if len(values) > MAX_VALUES_PER_DATUM:
         raise ValueError(f"{d['MetricName']}: more than {MAX_VALUES_PER_DATUM} values in one datum")
     if any(not math.isfinite(v) or abs(v) > MAX_ABS_VALUE for v in values):
