@@ -56,6 +56,8 @@ def airflow_env(endpoint: str, home: Path) -> dict[str, str]:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
             "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # `airflow standalone` starts its components as `airflow ...` from PATH.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
             "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             ),

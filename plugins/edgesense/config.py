@@ -2,8 +2,8 @@
 
 Nothing here is read at DAG parse time. Every field has a default that works with the
 local embedded AWS; production deployments set the variables (MWAA: a startup script or
-environment configuration). The README's configuration table is generated from
-:data:`FIELDS` so the two cannot drift (see ``tests/unit/test_config.py``).
+environment configuration). ``tests/unit/test_config.py`` checks that the README's
+configuration table lists every field of :data:`FIELDS`, so the two cannot drift.
 """
 
 from __future__ import annotations

@@ -86,7 +86,12 @@ def resolve_interval(params: dict[str, Any] | None, start: datetime | None, end:
         return interval
     if start is None or end is None:
         raise ValueError("no data interval and no window params")
-    return Interval(start.astimezone(UTC), end.astimezone(UTC))
+    return Interval(_stdlib_utc(start), _stdlib_utc(end))
+
+
+def _stdlib_utc(t: datetime) -> datetime:
+    """Airflow hands out pendulum DateTimes, which refuse to compare with stdlib ones."""
+    return datetime.fromtimestamp(t.timestamp(), UTC)
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -360,15 +365,23 @@ def update_partitions(
 # -- setup ----------------------------------------------------------------------------------
 
 
-def setup(settings: Settings, *, seed_rules: bool = True, hooks: Hooks | None = None) -> dict[str, Any]:
-    """Create/update the Glue database and tables; seed the sample rules into an empty table."""
+def ensure_catalog(settings: Settings, *, hooks: Hooks | None = None) -> list[str]:
+    """Create or update the Glue database and tables (safe to repeat)."""
     from edgesense.aws.catalog import Catalog
-    from edgesense.aws.rules_store import RulesStore
 
-    hooks = hooks or Hooks.create(settings, dynamodb=True, glue=True)
+    hooks = hooks or Hooks.create(settings, glue=True)
     done = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket).ensure()
-    seeded = RulesStore(hooks.dynamodb, settings.rules_table).seed_samples() if seed_rules else 0
-    done.append(f"seeded {seeded} sample rule(s)" if seeded else "rules table not empty; nothing seeded")
     for line in done:
         log.info("%s", line)
-    return {"steps": done, "seeded": seeded}
+    return done
+
+
+def seed_rules(settings: Settings, *, hooks: Hooks | None = None) -> int:
+    """Seed the original's sample rules, only into an empty table."""
+    from edgesense.aws.rules_store import RulesStore
+
+    hooks = hooks or Hooks.create(settings, dynamodb=True)
+    seeded = RulesStore(hooks.dynamodb, settings.rules_table).seed_samples()
+    log.info("seeded %d sample rule(s)" if seeded else "rules table %s is not empty; nothing seeded",
+             seeded or settings.rules_table)  # fmt: skip
+    return seeded

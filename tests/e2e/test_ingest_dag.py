@@ -225,6 +225,31 @@ def test_a_late_file_adds_to_its_own_event_minute(catalog, tmp_path):
     assert len({r["batch_id"] for r in mm}) == 2
 
 
+def test_a_scheduled_run_owns_the_objects_of_its_data_interval(catalog):
+    """No window params: the run's own (pendulum) data interval decides, as under the scheduler."""
+    from edgesense_ingest import dag_object
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    _, _, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=100)
+    uploaded = datetime.now(UTC)
+    interval_start = uploaded.replace(second=0, microsecond=0)
+    if uploaded.second >= 58:  # the uploads may straddle a minute boundary
+        time.sleep(3)
+        interval_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    wait = (interval_start + timedelta(minutes=1) - datetime.now(UTC)).total_seconds()
+    time.sleep(max(0.0, wait) + 0.5)  # the interval must be over (settle delay is 0 in tests)
+
+    # A manual run's data interval is the minute that ends at its logical date.
+    dr = dag_object.test(logical_date=interval_start + timedelta(minutes=1), run_conf={"window_start": None, "window_end": None,
+                                                                "prefix": None, "reprocess": False})  # fmt: skip
+
+    assert_all_succeeded(dr)
+    assert dr.data_interval_start == interval_start
+    assert dr.data_interval_end - dr.data_interval_start == timedelta(minutes=1)
+    assert total_requests(aws, event_start, uploaded) == total
+
+
 def test_an_interval_with_no_objects_succeeds_and_skips_the_rest(catalog):
     aws = catalog
     now = datetime.now(UTC)
