@@ -65,3 +65,49 @@ def test_claiming_again_reuses_the_frozen_batch_and_adds_stragglers_as_a_new_bat
     assert again["new_objects"] == 0
     assert third["new_objects"] == 1
     assert len(third["batches"]) == 2
+
+
+def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
+    """Two workers claim overlapping windows at the same moment; the S3 lock serialises them.
+
+    Reading the existing manifests is slowed down (a wrapper around the real call) so that,
+    without the lock, both workers would read before either wrote its manifest.
+    """
+    import threading
+    import time
+
+    from edgesense.aws.sources import BatchSource
+    from edgesense.pipeline import Hooks
+
+    real_list = BatchSource._overlapping_manifests
+
+    def slow_list(self, *a, **kw):
+        found = real_list(self, *a, **kw)
+        time.sleep(0.5)
+        return found
+
+    monkeypatch.setattr(BatchSource, "_overlapping_manifests", slow_list)
+
+    for i in range(20):
+        lm = aws.put_log(f"logs/c/ak-{i}-{i}-{i}-ds.gz", b"x")
+    s = settings(settle_seconds=0)
+    windows = [Interval(lm - timedelta(minutes=1), lm + timedelta(seconds=1)),
+               Interval(lm - timedelta(minutes=2), lm + timedelta(seconds=2))]  # fmt: skip
+    barrier = threading.Barrier(len(windows))
+    results: list[dict] = []
+
+    def claim(interval: Interval) -> None:
+        barrier.wait()
+        results.append(claim_batches(s, interval, prefix="logs/c/", now=interval.end + timedelta(seconds=1)))
+
+    threads = [threading.Thread(target=claim, args=(w,)) for w in windows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    source = BatchSource(Hooks.create(s).s3, ingest_bucket=s.ingest_bucket, store_bucket=s.store_bucket,
+                         key_layout=s.key_layout, lookback=timedelta(0))  # fmt: skip
+    keys = [o["key"] for r in results for b in r["batches"] for o in source.load_manifest(b)["objects"]]
+    assert sorted(keys) == sorted(f"logs/c/ak-{i}-{i}-{i}-ds.gz" for i in range(20))
+    assert sum(r["new_objects"] for r in results) == 20

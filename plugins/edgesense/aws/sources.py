@@ -10,7 +10,13 @@ lost nor counted twice.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
+CLAIM_LOCK_KEY = f"{STATE_PREFIX}locks/claim.lock"
+CLAIM_LOCK_TTL = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -123,12 +131,53 @@ class BatchSource:
             raise FileNotFoundError(f"batch manifest s3://{self.store_bucket}/{manifest_key(bid)} is missing")
         return doc
 
+    @contextlib.contextmanager
+    def _claim_lock(self, wait: float = 120.0) -> Iterator[None]:
+        """Serialise claims across workers with an S3 conditional write (If-None-Match).
+
+        Two overlapping runs (a backfill over a manual window, say) must not both see an
+        object as unclaimed. Claims take well under a second; a lock older than its TTL
+        belongs to a dead worker and is broken.
+        """
+        owner = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        while True:
+            body = json.dumps({"owner": owner, "expires": (datetime.now(UTC) + CLAIM_LOCK_TTL).isoformat()})
+            try:
+                self.client.put_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY, Body=body.encode(),
+                                       IfNoneMatch="*")  # fmt: skip
+                break
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                    raise
+            held = get_json(self.client, self.store_bucket, CLAIM_LOCK_KEY)
+            if held and datetime.fromisoformat(held["expires"]) < datetime.now(UTC):
+                log.warning("breaking a stale claim lock held by %s", held.get("owner"))
+                self.client.delete_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY)
+                continue
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"claim lock s3://{self.store_bucket}/{CLAIM_LOCK_KEY} held for over {wait}s"
+                )
+            time.sleep(0.2 + random.random() * 0.3)
+        try:
+            yield
+        finally:
+            held = get_json(self.client, self.store_bucket, CLAIM_LOCK_KEY)
+            if held and held.get("owner") == owner:
+                self.client.delete_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY)
+
     def claim(self, interval: Interval, prefix: str | None = None) -> dict[str, Any]:
         """Freeze the interval's unclaimed objects into a new batch; return all its batches.
 
         Objects already frozen by any overlapping batch (this interval's earlier batches,
         or a manual window that covered them) are left to that batch.
         """
+        with self._claim_lock():
+            return self._claim(interval, prefix)
+
+    def _claim(self, interval: Interval, prefix: str | None) -> dict[str, Any]:
         owned = self.list_owned(interval, prefix)
         mine: list[str] = []
         claimed: set[tuple[str, str]] = set()
