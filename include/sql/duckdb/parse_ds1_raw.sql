@@ -7,14 +7,9 @@ WITH src AS (
            CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
     WHERE o.format = 'ds1_raw' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
-), j AS (
-    SELECT *,
-        CASE WHEN NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
-             WHEN try(json_type(line)) <> 'OBJECT' THEN 'JSON value is not an object'
-        END AS parse_error
-    FROM src
 ), r AS (
-    SELECT *, CASE WHEN parse_error IS NULL THEN try(from_json(line, '{
+    -- Parse once; only lines that fail are looked at again to name the reason.
+    SELECT *, try(from_json(line, '{
         "reqid":"VARCHAR","cp":"VARCHAR","id":"VARCHAR","start":"VARCHAR",
         "message":{"cliIP":"VARCHAR","reqMethod":"VARCHAR","bytes":"VARCHAR","reqHost":"VARCHAR",
                    "UA":"VARCHAR","reqPath":"VARCHAR","reqQuery":"VARCHAR","status":"VARCHAR",
@@ -23,14 +18,21 @@ WITH src AS (
         "netPerf":{"downloadTime":"VARCHAR","cacheStatus":"VARCHAR","edgeIP":"VARCHAR"},
         "cache":{"cacheHit":"VARCHAR"},
         "geo":{"country":"VARCHAR"},
-        "waf":"JSON"}')) END AS f
-    FROM j
+        "waf":"JSON"}')) AS f
+    FROM src
+), j AS (
+    SELECT *,
+        CASE WHEN f IS NULL AND NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
+             WHEN NOT regexp_matches(line, '^\s*\{') THEN 'JSON value is not an object'
+             WHEN f IS NULL THEN 'JSON fields have unexpected types'
+        END AS parse_error
+    FROM r
 )
 SELECT
     object_key,
     'ds1_raw' AS source_format,
     line,
-    coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END) AS parse_error,
+    parse_error AS parse_error,
     f.start AS time_raw,
     'auto' AS time_unit,
     f.message.status AS status_raw,
@@ -55,4 +57,4 @@ SELECT
     f.message.respCT AS content_type,
     f.netPerf.edgeIP AS edge_ip,
     plus_is_space
-FROM r;
+FROM j;

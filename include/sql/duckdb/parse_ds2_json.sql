@@ -6,26 +6,28 @@ WITH src AS (
            CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
     WHERE o.format = 'ds2_json' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
-), j AS (
-    SELECT *,
-        CASE WHEN NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
-             WHEN try(json_type(line)) <> 'OBJECT' THEN 'JSON value is not an object'
-        END AS parse_error
-    FROM src
 ), r AS (
-    SELECT *, CASE WHEN parse_error IS NULL THEN try(from_json(line, '{
+    -- Parse once; only lines that fail are looked at again to name the reason.
+    SELECT *, try(from_json(line, '{
         "streamId":"VARCHAR","cp":"VARCHAR","reqId":"VARCHAR","reqTimeSec":"VARCHAR","bytes":"VARCHAR",
         "cliIP":"VARCHAR","statusCode":"VARCHAR","proto":"VARCHAR","reqHost":"VARCHAR","reqMethod":"VARCHAR",
         "reqPath":"VARCHAR","rspContentType":"VARCHAR","UA":"VARCHAR","queryStr":"VARCHAR","referer":"VARCHAR",
         "turnAroundTimeMSec":"VARCHAR","transferTimeMSec":"VARCHAR","errorCode":"VARCHAR","edgeIP":"VARCHAR",
-        "country":"VARCHAR","cacheStatus":"VARCHAR","securityRules":"VARCHAR"}')) END AS f
-    FROM j
+        "country":"VARCHAR","cacheStatus":"VARCHAR","securityRules":"VARCHAR"}')) AS f
+    FROM src
+), j AS (
+    SELECT *,
+        CASE WHEN f IS NULL AND NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
+             WHEN NOT regexp_matches(line, '^\s*\{') THEN 'JSON value is not an object'
+             WHEN f IS NULL THEN 'JSON fields have unexpected types'
+        END AS parse_error
+    FROM r
 )
 SELECT
     object_key,
     'ds2_json' AS source_format,
     line,
-    coalesce(parse_error, CASE WHEN f IS NULL THEN 'JSON fields have unexpected types' END) AS parse_error,
+    parse_error AS parse_error,
     f.reqTimeSec AS time_raw,
     's' AS time_unit,
     f.statusCode AS status_raw,
@@ -50,4 +52,4 @@ SELECT
     f.rspContentType AS content_type,
     f.edgeIP AS edge_ip,
     plus_is_space
-FROM r;
+FROM j;
