@@ -49,6 +49,7 @@ PIPELINE_METRICS: dict[str, str] = {
     "RulesRejected": "Count",
     "DatumsOutOfWindow": "Count",
     "IngestLagSeconds": "Seconds",
+    "RulesSnapshotFallback": "Count",
 }
 
 

@@ -366,3 +366,36 @@ def test_the_setup_dag_is_safe_to_run_twice(catalog):
     assert aws.ddb.scan(TableName="es-rules", Select="COUNT")["Count"] == 5
     tables = {t["Name"] for t in aws.glue.get_tables(DatabaseName="edgesense_test")["TableList"]}
     assert tables == {"requests", "minute_metrics"}
+
+
+def test_reprocess_rebuilds_parquet_in_place_and_never_resends_to_cloudwatch(catalog, tmp_path):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=100)
+    assert_all_succeeded(run_window(t0, t1))
+    before = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="requests/")["Contents"])
+
+    assert_all_succeeded(run_window(t0, t1, reprocess=True))
+
+    after = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="requests/")["Contents"])
+    assert after == before
+    assert len(read_parquet(aws, "requests", tmp_path)) == total
+    assert total_requests(aws, event_start, t1) == total
+
+
+def test_an_unreachable_rules_table_falls_back_to_the_last_snapshot(catalog, monkeypatch, tmp_path):
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, _ = upload_generated(aws, event_start, minutes=1, lines_per_minute=50, seed=5)
+    assert_all_succeeded(run_window(t0, t1))
+    aws.ddb.delete_table(TableName="es-rules")  # DynamoDB now answers ResourceNotFoundException
+    t2, t3, _ = upload_generated(aws, event_start, minutes=1, lines_per_minute=50, seed=6)
+
+    dr = run_window(t2, t3)
+
+    assert_all_succeeded(dr)
+    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    assert len({r["rules_version"] for r in mm}) == 1
+    assert {r["url_pattern"] for r in mm} >= {"Product", "Api"}
+    window = (t2 - timedelta(minutes=2), t3 + timedelta(minutes=2))
+    assert aws.metric_sum(f"{NS}/pipeline", "RulesSnapshotFallback", {}, *window) == 1
