@@ -17,7 +17,8 @@ Every minute, for the data interval `[start, end)`:
    `rejects/`, quarantines corrupt objects and freezes the CloudWatch datums into a plan.
    It fails, naming files and reasons, only if the reject ratio passes
    `EDGESENSE_REJECT_THRESHOLD`.
-4. **publish_metrics** (pool `edgesense_cloudwatch`) sends the plan's calls that the
+4. **publish_metrics** (pool `edgesense_cloudwatch`: create it once with
+   `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
 

@@ -125,15 +125,44 @@ def create_resources(endpoint: str, *, ingest_bucket: str, store_bucket: str, ru
           "aws_secret_access_key": "testing"}  # fmt: skip
     s3 = boto3.client("s3", **kw)
     done = []
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for b in (ingest_bucket, store_bucket):
+        if b in existing:  # us-east-1 answers CreateBucket on an owned bucket with success
+            done.append(f"bucket s3://{b} exists")
+            continue
         s3.create_bucket(Bucket=b)
         done.append(f"bucket s3://{b}")
     ddb = boto3.client("dynamodb", **kw)
-    ddb.create_table(
-        TableName=rules_table,
-        KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    done.append(f"DynamoDB table {rules_table}")
+    try:
+        ddb.create_table(
+            TableName=rules_table,
+            KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        done.append(f"DynamoDB table {rules_table}")
+    except ddb.exceptions.ResourceInUseException:
+        done.append(f"DynamoDB table {rules_table} exists")
     return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python scripts/localaws.py create-resources --endpoint URL``: used by docker-compose's init."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("create-resources", help="buckets and rules table in an emulator (idempotent)")
+    c.add_argument("--endpoint", required=True)
+    c.add_argument("--ingest-bucket", default=os.environ.get("EDGESENSE_INGEST_BUCKET", "edgesense-ingest"))
+    c.add_argument("--store-bucket", default=os.environ.get("EDGESENSE_STORE_BUCKET", "edgesense-store"))
+    c.add_argument("--rules-table", default=os.environ.get("EDGESENSE_RULES_TABLE", "edgesense-rules"))
+    args = p.parse_args(argv)
+    for line in create_resources(args.endpoint, ingest_bucket=args.ingest_bucket, store_bucket=args.store_bucket,
+                                 rules_table=args.rules_table):  # fmt: skip
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

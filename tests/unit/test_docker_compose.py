@@ -142,9 +142,12 @@ def test_the_components_wait_for_the_migration_and_for_moto(compose):
         assert deps["moto"]["condition"] == "service_healthy", name
 
 
-def test_airflow_init_only_migrates_the_database(compose):
+def test_airflow_init_migrates_creates_the_pool_and_the_emulated_resources(compose):
     init = compose["services"]["airflow-init"]
-    assert _command(init) == ["db", "migrate"]
+    script = " ".join(_command(init))
+    assert "airflow db migrate" in script
+    assert "airflow pools set edgesense_cloudwatch" in script
+    assert "localaws.py create-resources --endpoint http://moto:5000" in script
     assert _env(init)["_PIP_ADDITIONAL_REQUIREMENTS"] == ""
 
 
