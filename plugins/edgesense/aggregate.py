@@ -122,6 +122,7 @@ class Aggregator:
         """Scan ``files``, apply ``rules`` and build the batch's tables."""
         result = BatchResult(rules_version=rules.version)
         result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
+        self._scanned = False
         self._run("create_objects.sql")
         self._run("create_raw_lines.sql")
         self._run("create_parsed.sql")
@@ -157,7 +158,8 @@ class Aggregator:
             self.con.execute("SELECT format, count(*) FROM objects GROUP BY ALL ORDER BY ALL").fetchall()
         )
 
-        self._run("add_encoding_rejects.sql")
+        if self._scanned:  # reject_errors exists only once a store_rejects scan has run
+            self._run("add_encoding_rejects.sql")
         self._run("parse_ds2_json.sql")
         self._run("parse_ds1_raw.sql")
         self._run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
@@ -205,6 +207,7 @@ class Aggregator:
         return good
 
     def _read(self, members: list[SourceFile], compression: str) -> None:
+        self._scanned = True
         self._run(
             "read_lines.sql",
             {"files": [str(f.path) for f in members], "delim": LINE_DELIMITER,

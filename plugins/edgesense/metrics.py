@@ -159,8 +159,11 @@ def check_datum(d: dict[str, Any]) -> None:
     if len(d["Dimensions"]) > MAX_DIMENSIONS:
         raise ValueError(f"{d['MetricName']}: more than {MAX_DIMENSIONS} dimensions")
     for dim in d["Dimensions"]:
-        if not 1 <= len(dim["Value"]) <= 1024:
+        v = dim["Value"]
+        if not 1 <= len(v) <= 1024:
             raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be 1-1024 characters")
+        if not v.strip() or not v.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in v):
+            raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be printable ASCII")
     values = d.get("Values", [d.get("Value", 0.0)])
     counts = d.get("Counts")
     if counts is not None and (

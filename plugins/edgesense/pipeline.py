@@ -192,7 +192,8 @@ def aggregate_batches(
             log.info("batch %s already aggregated (plan exists); nothing to do", bid)
             out[bid] = plan["summary"]
             continue
-        keep_calls = plan is not None and bool(publisher.published(bid))
+        # Once a plan exists its calls are frozen: a publish may be under way or done.
+        keep_calls = plan is not None
         out[bid] = _aggregate_one(
             settings, bid, source, rules, publisher, client, plan, keep_calls, rules_fallback
         )
@@ -237,7 +238,8 @@ def _aggregate_one(
         if keep_calls:
             # CloudWatch already has (part of) this batch: its calls are frozen, only outputs change.
             plan["calls"] = old_plan["calls"]
-            plan["summary"]["datums"] = old_plan["summary"]["datums"]
+            for k in ("datums", "calls", "datums_out_of_window"):
+                plan["summary"][k] = old_plan["summary"][k]
         publisher.save_plan(bid, plan)
         log.info("batch %s: %s", bid, json.dumps(plan["summary"], sort_keys=True))
         return plan["summary"]

@@ -144,7 +144,10 @@ def test_running_the_same_window_three_times_never_changes_the_sums(catalog):
 
 
 def test_a_publish_that_fails_after_its_first_call_is_retried_without_double_counting(catalog, monkeypatch):
-    """The failure is injected (CloudWatch itself cannot be made to fail this way on demand)."""
+    """The failure is injected (CloudWatch itself cannot be made to fail this way on demand):
+    the second call cannot connect, so it certainly did not reach CloudWatch and is retried."""
+    from botocore.exceptions import EndpointConnectionError
+
     from edgesense.aws.publish import Publisher
 
     aws = catalog
@@ -156,7 +159,7 @@ def test_a_publish_that_fails_after_its_first_call_is_retried_without_double_cou
     def flaky_put(self, call):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise ConnectionError("worker lost its network after the first call")
+            raise EndpointConnectionError(endpoint_url="https://monitoring.us-east-1.amazonaws.com")
         return real_put(self, call)
 
     monkeypatch.setattr(Publisher, "_put", flaky_put)
@@ -172,6 +175,35 @@ def test_a_publish_that_fails_after_its_first_call_is_retried_without_double_cou
         )
         == total
     )
+
+
+def test_a_call_whose_response_was_lost_is_never_sent_again(catalog, monkeypatch):
+    """The worst case: CloudWatch applied the call but the reply never came back (injected
+    read timeout after the real call). The retry must not send it again."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from edgesense.aws.publish import Publisher
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=2, lines_per_minute=200)
+    real_put = Publisher._put
+    calls = {"n": 0}
+
+    def put_then_lose_reply(self, call):
+        calls["n"] += 1
+        real_put(self, call)
+        if calls["n"] == 1:
+            raise ReadTimeoutError(endpoint_url="https://monitoring.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(Publisher, "_put", put_then_lose_reply)
+    dr = run_window(t0, t1)
+
+    assert dr.state == "success"
+    assert total_requests(aws, event_start, t1) == total  # applied once, not twice
+    ledger = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/ledger/")["Contents"]]
+    assert sum(k.endswith(".intent") for k in ledger) == 2
+    assert sum(k.endswith(".done") for k in ledger) == 1  # the first call stays "ambiguous"
 
 
 def test_throttling_on_some_calls_is_backed_off_and_sums_stay_exact(catalog, monkeypatch):

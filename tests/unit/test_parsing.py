@@ -228,3 +228,37 @@ def test_the_cli_output_rows_have_the_documented_columns(tmp_path):
          "requests": 1, "bytes": 0},
     ]  # fmt: skip
     agg.close()
+
+
+def test_a_batch_whose_only_object_is_unreadable_still_completes(tmp_path):
+    (tmp_path / "junk.gz").write_bytes(b"\x1f\x8b" + b"junk" * 10)
+    with Aggregator() as agg:
+        result = agg.process([SourceFile(tmp_path / "junk.gz", "k/junk.gz")], sample_rule_set())
+        assert agg.minute_metrics() == []
+    assert result.lines_total == 0
+    assert [f["key"] for f in result.files_rejected] == ["k/junk.gz"]
+    with Aggregator() as agg:
+        assert agg.process([], sample_rule_set()).lines_total == 0
+
+
+@pytest.mark.parametrize(
+    "host", ["caf\u00e9.example", "a\tb", "   ", "x" * 300], ids=["non-ascii", "control", "blank", "too-long"]
+)
+def test_a_host_that_cannot_be_a_cloudwatch_dimension_is_rejected(tmp_path, host):
+    _, result, _ = run(tmp_path, {"k": [ds2(reqHost=host), ds2()]})
+    assert result.lines_valid == 1
+    assert result.reject_reasons == {"host is not a valid host name": 1}
+
+
+def test_parquet_column_types_match_the_glue_tables(tmp_path):
+    """Athena reads Parquet by the Glue types: a DOUBLE where Glue says bigint fails queries."""
+    from edgesense.aws.catalog import TABLES
+
+    hive = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int", "TIMESTAMP": "timestamp"}
+    agg, _, _ = run(tmp_path, {"k": [DS2_SAMPLE, ds2()]})
+    written = agg.write_parquet(tmp_path / "out", "b1")
+    for table, files in written.items():
+        cur = duckdb.connect().execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)", {"p": str(files[0])})
+        got = [(r[0], hive.get(r[1], r[1])) for r in cur.fetchall()]
+        assert got == [(n, t) for n, t, _ in TABLES[table]], table
+    agg.close()

@@ -16,16 +16,32 @@ from edgesense.metrics import pack
 
 
 class MemoryS3:
+    """Just enough of S3 for the ledger and the lease, conditional writes included."""
+
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.etags: dict[str, str] = {}
+        self.n = 0
 
-    def put_object(self, Bucket, Key, Body, **_):
-        self.objects[Key] = Body
+    def _fail(self, op: str):
+        return ClientError({"Error": {"Code": "PreconditionFailed"}}, op)
+
+    def put_object(self, Bucket, Key, Body, IfNoneMatch=None, IfMatch=None, **_):
+        if IfNoneMatch == "*" and Key in self.objects:
+            raise self._fail("PutObject")
+        if IfMatch is not None and self.etags.get(Key) != IfMatch:
+            raise self._fail("PutObject")
+        self.n += 1
+        self.objects[Key], self.etags[Key] = Body, f'"{self.n}"'
+        return {"ETag": self.etags[Key]}
 
     def get_object(self, Bucket, Key):
         if Key not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
-        return {"Body": io.BytesIO(self.objects[Key])}
+        return {"Body": io.BytesIO(self.objects[Key]), "ETag": self.etags[Key]}
+
+    def delete_object(self, Bucket, Key):
+        self.objects.pop(Key, None)
 
     def get_paginator(self, _name):
         store = self
@@ -62,7 +78,8 @@ def test_throttled_calls_are_retried_with_growing_delays_then_succeed():
 
     result = pub.publish("batch", plan(1))
 
-    assert result == {"calls_sent": 1, "calls_skipped": 0, "datums_sent": 1000, "calls_total": 1}
+    assert result["calls_sent"] == 1
+    assert result["datums_sent"] == 1000
     assert len(cw.accepted) == 1
     assert len(sleeps) == 3
     assert all(0 <= s <= 0.5 * 2**i for i, s in enumerate(sleeps))
@@ -75,6 +92,7 @@ def test_a_non_retryable_error_fails_at_once_and_leaves_no_marker():
     with pytest.raises(ClientError, match="InvalidParameterValue"):
         pub.publish("batch", plan(1))
     assert marker_key("batch", 0) not in s3.objects
+    assert marker_key("batch", 0, "intent") not in s3.objects  # an error reply: certainly not applied
 
 
 def test_throttling_beyond_the_attempt_budget_fails_the_task():
@@ -85,13 +103,45 @@ def test_throttling_beyond_the_attempt_budget_fails_the_task():
         pub.publish("batch", plan(1))
 
 
-def test_a_replayed_plan_sends_only_the_calls_without_a_marker():
+def test_a_replayed_plan_sends_only_the_calls_with_no_marker_at_all():
     s3, cw = MemoryS3(), ScriptedCloudWatch()
     p = plan(3)
     Publisher(cw, s3, "b").publish("batch", p)
-    del s3.objects[marker_key("batch", 1)]  # as if the worker died before writing this marker
+    for kind in ("intent", "done"):  # as if call 1 had never been attempted
+        del s3.objects[marker_key("batch", 1, kind)]
 
     again = Publisher(cw, s3, "b").publish("batch", p)
 
-    assert again == {"calls_sent": 1, "calls_skipped": 2, "datums_sent": 1000, "calls_total": 3}
+    assert (again["calls_sent"], again["calls_skipped"], again["calls_ambiguous"]) == (1, 2, 0)
     assert len(cw.accepted) == 4
+
+
+def test_a_call_with_an_intent_but_no_done_marker_is_reported_and_never_resent():
+    """An intent without done means the call may have reached CloudWatch: at most once."""
+    s3, cw = MemoryS3(), ScriptedCloudWatch()
+    p = plan(2)
+    Publisher(cw, s3, "b").publish("batch", p)
+    del s3.objects[marker_key("batch", 0, "done")]
+
+    again = Publisher(cw, s3, "b").publish("batch", p)
+
+    assert (again["calls_sent"], again["calls_ambiguous"]) == (0, 1)
+    assert len(cw.accepted) == 2
+
+
+def test_datums_that_aged_past_the_14_day_window_are_dropped_at_send_time():
+    from datetime import UTC, datetime, timedelta
+
+    cw = ScriptedCloudWatch()
+    old = (datetime.now(UTC) - timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    datums = [
+        {"MetricName": "M", "Dimensions": [], "Timestamp": t, "Unit": "Count", "Value": 1.0}
+        for t in (old, fresh)
+    ]
+    result = Publisher(cw, MemoryS3(), "b").publish(
+        "batch", {"calls": [c.to_json() for c in pack("ns", datums)]}
+    )
+
+    assert (result["datums_sent"], result["datums_dropped"]) == (1, 1)
+    assert [d["Timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ") for d in cw.accepted[0]["MetricData"]] == [fresh]

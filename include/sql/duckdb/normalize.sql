@@ -33,6 +33,8 @@ SELECT
         WHEN nv(status_raw) IS NULL THEN 'missing status'
         WHEN status IS NULL OR status < 0 OR status > 999 THEN 'non-numeric status'
         WHEN host_v IS NULL THEN 'missing host'
+        -- A host is a CloudWatch dimension value: printable ASCII, no spaces, at most 255.
+        WHEN length(host_v) > 255 OR NOT regexp_full_match(host_v, '[!-~]+') THEN 'host is not a valid host name'
     END AS reject_reason,
     line AS line_all,
     CASE WHEN t_micros BETWEEN 0 AND 32503680000000000 THEN make_timestamp(CAST(round(t_micros) AS BIGINT)) END

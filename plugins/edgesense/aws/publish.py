@@ -1,11 +1,20 @@
-"""Publish a batch's plan to CloudWatch exactly once, with a ledger in S3.
+"""Publish a batch's plan to CloudWatch at most once per call, with a ledger in S3.
 
 CloudWatch has no idempotency key: a datum sent twice is summed twice. So a batch's
-datums are frozen into a *plan* (a fixed list of PutMetricData calls) before anything
-is sent, and each call that succeeds is recorded as a marker object in the ledger.
-A retry, a cleared task, a re-run or a backfill replays the same plan and skips every
-call that has a marker. The only window left is a worker killed between a successful
-call and its marker write (milliseconds); the README says so.
+datums are frozen into a *plan* (a fixed list of PutMetricData calls) before anything is
+sent, and every call is bracketed by ledger markers in S3:
+
+* ``call-N.intent`` is written just before the call;
+* ``call-N.done`` just after CloudWatch accepted it;
+* the intent is removed again only when the call certainly did not reach CloudWatch
+  (an error response such as throttling, or no connection at all).
+
+A retry, clear, re-run or backfill replays the same plan: ``done`` calls are skipped, and
+so are calls whose fate is unknown (an intent without ``done``: the worker died, or the
+connection dropped after sending). Those are reported as *ambiguous*, never re-sent: in
+the rare crash the choice is a possibly missing datapoint over a doubled one. Botocore's
+own retries are switched off for this client, because it would re-send after a read
+timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -27,20 +36,29 @@ log = logging.getLogger(__name__)
 
 PLAN_PREFIX = f"{STATE_PREFIX}plans/"
 LEDGER_PREFIX = f"{STATE_PREFIX}ledger/"
-RETRYABLE = {
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "ServiceUnavailable",
-    "InternalFailure",
-}
+#: Error responses after which the call was certainly not applied and may be sent again.
+RETRYABLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
+PUBLISH_LEASE_TTL = timedelta(minutes=5)
+#: A datum this close to CloudWatch's 14-day limit is dropped at send time rather than
+#: letting CloudWatch reject the whole call.
+SEND_WINDOW_MARGIN = timedelta(minutes=15)
+MAX_AGE = timedelta(days=14)
+
+
+class LedgerWriteFailed(RuntimeError):
+    """A call went out but its ``done`` marker could not be written; it will not be re-sent."""
 
 
 class CloudWatchMetricsHook(AwsBaseHook):
     """CloudWatch (metrics) through the amazon provider's connection handling."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from botocore.config import Config
+
         kwargs["client_type"] = "cloudwatch"
+        # One attempt per call: botocore would otherwise re-send after a read timeout, when
+        # CloudWatch may already have applied the datums. Publisher retries what is safe.
+        kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"}))
         super().__init__(*args, **kwargs)
 
     @cached_property
@@ -52,8 +70,22 @@ def plan_key(bid: str) -> str:
     return f"{PLAN_PREFIX}{bid}.json.gz"
 
 
-def marker_key(bid: str, index: int) -> str:
-    return f"{LEDGER_PREFIX}{bid}/call-{index:05d}.done"
+def marker_key(bid: str, index: int, kind: str = "done") -> str:
+    return f"{LEDGER_PREFIX}{bid}/call-{index:06d}.{kind}"
+
+
+def _code(exc: BaseException) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def certainly_not_sent(exc: BaseException) -> bool:
+    """True when CloudWatch cannot have applied the call: an error response, or no connection."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        return status < 500 or _code(exc) in RETRYABLE
+    return isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
 
 
 class Publisher:
@@ -82,47 +114,90 @@ class Publisher:
     def save_plan(self, bid: str, plan: dict[str, Any]) -> None:
         put_json(self.s3, self.bucket, plan_key(bid), plan, compress=True)
 
-    def published(self, bid: str) -> set[int]:
-        done: set[int] = set()
+    def ledger(self, bid: str) -> dict[str, set[int]]:
+        """Call numbers with a ``done`` and with an ``intent`` marker."""
+        out: dict[str, set[int]] = {"done": set(), "intent": set()}
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{LEDGER_PREFIX}{bid}/"):
             for obj in page.get("Contents", ()):
                 name = obj["Key"].rsplit("/", 1)[-1]
-                if name.startswith("call-") and name.endswith(".done"):
-                    done.add(int(name[5:10]))
-        return done
+                stem, _, kind = name.partition(".")
+                if stem.startswith("call-") and kind in out:
+                    out[kind].add(int(stem[5:]))
+        return out
+
+    def published(self, bid: str) -> set[int]:
+        """Calls that went out, or may have: nothing here is ever sent again."""
+        led = self.ledger(bid)
+        return led["done"] | led["intent"]
 
     def publish(self, bid: str, plan: dict[str, Any]) -> dict[str, int]:
+        from edgesense.aws.locks import S3Lease
+
         calls = [Call.from_json(c) for c in plan["calls"]]
-        done = self.published(bid)
-        sent = skipped = datums = 0
-        for i, call in enumerate(calls):
-            if i in done:
-                skipped += 1
-                continue
-            self._put(call)
-            # The marker goes out right after the call succeeds; see the module docstring.
-            put_json(
-                self.s3,
-                self.bucket,
-                marker_key(bid, i),
-                {"published_at": datetime.now(UTC).isoformat(), "datums": len(call.datums),
-                 "namespace": call.namespace},
-            )  # fmt: skip
-            sent += 1
-            datums += len(call.datums)
-        log.info("batch %s: %d call(s) sent (%d datums), %d already published", bid, sent, datums, skipped)
+        # One publisher per batch at a time, even if two runs share a batch.
+        with S3Lease(
+            self.s3, self.bucket, f"{LEDGER_PREFIX}{bid}/publish.lease", ttl=PUBLISH_LEASE_TTL
+        ) as lease:
+            led = self.ledger(bid)
+            ambiguous = sorted(led["intent"] - led["done"])
+            if ambiguous:
+                log.error("batch %s: call(s) %s may or may not have reached CloudWatch (an earlier attempt died "
+                          "mid-call); they are not re-sent, so those datapoints may be missing", bid, ambiguous)  # fmt: skip
+            sent = skipped = datums = dropped = 0
+            for i, call in enumerate(calls):
+                if i in led["done"] or i in led["intent"]:
+                    skipped += 1
+                    continue
+                lease.ensure()
+                keep = self._in_window(call)
+                dropped += len(call.datums) - len(keep)
+                self._mark(bid, i, "intent", call)
+                try:
+                    if keep:
+                        self._put(Call(call.namespace, tuple(keep)))
+                except BaseException as exc:
+                    if certainly_not_sent(exc):
+                        self.s3.delete_object(Bucket=self.bucket, Key=marker_key(bid, i, "intent"))
+                    raise
+                self._mark(bid, i, "done", call, retries=10)
+                sent += 1
+                datums += len(keep)
+        log.info("batch %s: %d call(s) sent (%d datums), %d already published, %d ambiguous, %d datum(s) past the "
+                 "14-day window dropped", bid, sent, datums, skipped - len(ambiguous), len(ambiguous), dropped)  # fmt: skip
         return {
             "calls_sent": sent,
             "calls_skipped": skipped,
+            "calls_ambiguous": len(ambiguous),
             "datums_sent": datums,
+            "datums_dropped": dropped,
             "calls_total": len(calls),
         }
+
+    def _in_window(self, call: Call) -> list[dict[str, Any]]:
+        oldest = datetime.now(UTC) - MAX_AGE + SEND_WINDOW_MARGIN
+        return [d for d in call.datums if to_boto(d)["Timestamp"] >= oldest]
+
+    def _mark(self, bid: str, i: int, kind: str, call: Call, retries: int = 3) -> None:
+        body = {"at": datetime.now(UTC).isoformat(), "datums": len(call.datums), "namespace": call.namespace}
+        for attempt in range(1, retries + 1):
+            try:
+                put_json(self.s3, self.bucket, marker_key(bid, i, kind), body)
+                return
+            except Exception as exc:
+                if attempt == retries:
+                    if kind == "done":
+                        raise LedgerWriteFailed(
+                            f"batch {bid}: call {i} reached CloudWatch but its ledger marker could not be written "
+                            f"({exc}); its intent marker stays, so it will not be sent again"
+                        ) from exc
+                    raise
+                self.sleep(min(30.0, self.base_delay * 2**attempt))
 
     def _put(self, call: Call) -> None:
         """PutMetricData with exponential back-off and full jitter on throttling.
 
-        A throttled call was not applied, so sending it again cannot double count.
+        Only error responses that mean "not applied" are retried here.
         """
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -131,7 +206,7 @@ class Publisher:
                 )
                 return
             except Exception as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                code = _code(exc)
                 if code not in RETRYABLE or attempt == self.max_attempts:
                     raise
                 delay = random.uniform(0, self.base_delay * 2 ** (attempt - 1))

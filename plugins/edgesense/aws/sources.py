@@ -10,19 +10,16 @@ lost nor counted twice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import random
-import time
-import uuid
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, get_json, is_not_found, put_json
+from edgesense.aws import STATE_PREFIX, get_json, is_not_found
+from edgesense.aws.locks import S3Lease
 from edgesense.keys import batch_id, listing_prefixes, local_name, parse_batch_id
 
 if TYPE_CHECKING:
@@ -32,7 +29,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
 CLAIM_LOCK_KEY = f"{STATE_PREFIX}locks/claim.lock"
-CLAIM_LOCK_TTL = timedelta(minutes=2)
+CLAIM_LOCK_TTL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -131,59 +128,28 @@ class BatchSource:
             raise FileNotFoundError(f"batch manifest s3://{self.store_bucket}/{manifest_key(bid)} is missing")
         return doc
 
-    @contextlib.contextmanager
-    def _claim_lock(self, wait: float = 120.0) -> Iterator[None]:
-        """Serialise claims across workers with an S3 conditional write (If-None-Match).
-
-        Two overlapping runs (a backfill over a manual window, say) must not both see an
-        object as unclaimed. Claims take well under a second; a lock older than its TTL
-        belongs to a dead worker and is broken.
-        """
-        owner = uuid.uuid4().hex
-        deadline = time.monotonic() + wait
-        while True:
-            body = json.dumps({"owner": owner, "expires": (datetime.now(UTC) + CLAIM_LOCK_TTL).isoformat()})
-            try:
-                self.client.put_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY, Body=body.encode(),
-                                       IfNoneMatch="*")  # fmt: skip
-                break
-            except Exception as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-                if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
-                    raise
-            held = get_json(self.client, self.store_bucket, CLAIM_LOCK_KEY)
-            if held and datetime.fromisoformat(held["expires"]) < datetime.now(UTC):
-                log.warning("breaking a stale claim lock held by %s", held.get("owner"))
-                self.client.delete_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY)
-                continue
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"claim lock s3://{self.store_bucket}/{CLAIM_LOCK_KEY} held for over {wait}s"
-                )
-            time.sleep(0.2 + random.random() * 0.3)
-        try:
-            yield
-        finally:
-            held = get_json(self.client, self.store_bucket, CLAIM_LOCK_KEY)
-            if held and held.get("owner") == owner:
-                self.client.delete_object(Bucket=self.store_bucket, Key=CLAIM_LOCK_KEY)
-
     def claim(self, interval: Interval, prefix: str | None = None) -> dict[str, Any]:
         """Freeze the interval's unclaimed objects into a new batch; return all its batches.
 
         Objects already frozen by any overlapping batch (this interval's earlier batches,
-        or a manual window that covered them) are left to that batch.
+        or a manual window that covered them) are left to that batch. Listing the ingest
+        bucket happens outside the lease; reading manifests and writing the new one happen
+        under it, so two overlapping runs can never both take an object.
         """
-        with self._claim_lock():
-            return self._claim(interval, prefix)
-
-    def _claim(self, interval: Interval, prefix: str | None) -> dict[str, Any]:
         owned = self.list_owned(interval, prefix)
+        with S3Lease(self.client, self.store_bucket, CLAIM_LOCK_KEY, ttl=CLAIM_LOCK_TTL) as lease:
+            return self._claim(interval, prefix, owned, lease)
+
+    def _claim(
+        self, interval: Interval, prefix: str | None, owned: list[dict], lease: S3Lease
+    ) -> dict[str, Any]:
         mine: list[str] = []
         claimed: set[tuple[str, str]] = set()
         own_prefix = batch_id(interval.start, interval.end, 0)[:-1]
-        for bid in self._overlapping_manifests(interval):
-            doc = self.load_manifest(bid)
+        overlapping = self._overlapping_manifests(interval)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            docs = list(pool.map(self.load_manifest, overlapping))
+        for bid, doc in zip(overlapping, docs, strict=True):
             claimed |= {(o["key"], o["etag"]) for o in doc["objects"]}
             if bid.startswith(own_prefix):
                 mine.append(bid)
@@ -199,7 +165,11 @@ class BatchSource:
                 "prefix": prefix,
                 "objects": new,
             }
-            put_json(self.client, self.store_bucket, manifest_key(bid), doc)
+            lease.ensure()  # raises LockLost rather than commit a claim made without the lease
+            body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+            self.client.put_object(
+                Bucket=self.store_bucket, Key=manifest_key(bid), Body=body, IfNoneMatch="*"
+            )
             mine.append(bid)
             log.info("froze %d new object(s) into batch %s", len(new), bid)
         if skipped:
