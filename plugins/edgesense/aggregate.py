@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from edgesense import sql
-from edgesense.formats import CorruptObject, detect
+from edgesense.formats import CorruptObject, detect, salvage_gzip
 from edgesense.rules import RuleSet
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,8 @@ class Aggregator:
             if sniffed.format == "ds2_structured" and not self.structured_fields:
                 result.files_rejected.append({"key": f.key, "reason": "structured log but no field order"})
                 continue
-            self.con.execute(
-                "INSERT INTO objects VALUES ($local_file, $key, $format, $plus)",
+            self._run(
+                "objects_insert.sql",
                 {
                     "local_file": str(f.path),
                     "key": f.key,
@@ -152,11 +152,9 @@ class Aggregator:
             good = self._read_group(members, compressed, result)
             for f in members:
                 if f not in good:
-                    self.con.execute("DELETE FROM objects WHERE local_file = $p", {"p": str(f.path)})
-        result.files_processed = self.con.execute("SELECT count(*) FROM objects").fetchone()[0]
-        result.formats = dict(
-            self.con.execute("SELECT format, count(*) FROM objects GROUP BY ALL ORDER BY ALL").fetchall()
-        )
+                    self._run("objects_drop.sql", {"local_file": str(f.path)})
+        result.formats = {r["format"]: r["n"] for r in self._rows("objects_summary.sql")}
+        result.files_processed = sum(result.formats.values())
 
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
             self._run("add_encoding_rejects.sql")
@@ -173,7 +171,7 @@ class Aggregator:
         reasons = self._rows("reject_summary.sql")
         result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
         result.lines_rejected = sum(result.reject_reasons.values())
-        result.lines_valid = self.con.execute("SELECT count(*) FROM requests").fetchone()[0]
+        result.lines_valid = self._rows("count_requests.sql")[0]["n"]
         return result
 
     def _read_group(
@@ -190,7 +188,7 @@ class Aggregator:
             log.warning(
                 "scan of %d files failed; probing each file to isolate the corrupt ones", len(members)
             )
-        good = []
+        good, salvaged = [], []
         for f in members:
             try:
                 self._run(
@@ -199,12 +197,36 @@ class Aggregator:
                      "max_line_size": MAX_LINE_BYTES},
                 ).fetchall()  # fmt: skip
                 good.append(f)
+                continue
             except duckdb.Error as exc:
                 reason = str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")
-                result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
+            if compressed and (rescued := self._salvage(f, result)) is not None:
+                salvaged.append(rescued)
+                continue
+            result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
         if good:
             self._read(good, compression)
-        return good
+        if salvaged:
+            self._read(salvaged, "none")
+        return good + [f for f in members if any(s.key == f.key for s in salvaged)]
+
+    def _salvage(self, f: SourceFile, result: BatchResult) -> SourceFile | None:
+        """Keep the complete lines before the damage in a corrupt gzip object."""
+        target = f.path.with_name(f.path.name + ".salvaged")
+        s = salvage_gzip(f.path, target)
+        if s.lines == 0 and not s.partial_tail:
+            return None
+        self._run("objects_relink.sql", {"new": str(target), "old": str(f.path)})
+        if s.partial_tail:
+            self._run(
+                "add_unreadable_line.sql",
+                {"line": s.partial_tail.decode("utf-8", "replace"), "local_file": str(target),
+                 "reason": "incomplete line at the end of a corrupt gzip stream"},
+            )  # fmt: skip
+        result.files_rejected.append(
+            {"key": f.key, "reason": f"{s.error}: kept the {s.lines} complete line(s) before the damage"}
+        )
+        return SourceFile(target, f.key)
 
     def _read(self, members: list[SourceFile], compression: str) -> None:
         self._scanned = True
@@ -217,7 +239,7 @@ class Aggregator:
     # -- results ---------------------------------------------------------------------------
 
     def minute_metrics(self) -> list[dict[str, Any]]:
-        return self._rows_sql("SELECT * FROM minute_metrics ORDER BY minute, host, url_pattern, status")
+        return self._rows("select_minute_metrics.sql")
 
     def latency_distribution(self) -> list[dict[str, Any]]:
         return self._rows("latency_distribution.sql")
@@ -236,11 +258,6 @@ class Aggregator:
 
     def lines_per_object(self) -> list[dict[str, Any]]:
         return self._rows("lines_per_object.sql")
-
-    def _rows_sql(self, stmt: str) -> list[dict[str, Any]]:
-        cur = self.con.execute(stmt)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def write_parquet(self, out_dir: Path, batch_id: str) -> dict[str, list[Path]]:
         """Write ``requests/`` and ``minute_metrics/`` Hive-partitioned by dt and hour.

@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lines-per-minute", type=int, default=1000)
     g.add_argument("--files-per-minute", type=int, default=2)
     g.add_argument("--ds1-files", type=int, default=0, help="also write this many DS1 raw files")
-    g.add_argument("--layout", default="logs/{%Y}/{%m}/{%d}/")
+    g.add_argument("--layout", default="logs/{%Y}/{%m}/{%d}/{%H}/")
     g.add_argument("--start", help="first event minute, ISO 8601 (default: minutes ago)")
     g.add_argument("--seed", type=int, default=7)
     g.set_defaults(func=cmd_generate)

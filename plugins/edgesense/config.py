@@ -25,7 +25,7 @@ class Settings:
     stage: str = field(default="dev", metadata={"doc": "Deployment stage, used in default names"})
     ingest_bucket: str = field(default="edgesense-ingest", metadata={"doc": "Bucket the CDN delivers to"})
     key_layout: str = field(
-        default="logs/{%Y}/{%m}/{%d}/",
+        default="logs/{%Y}/{%m}/{%d}/{%H}/",
         metadata={"doc": "Folder layout of delivered objects, with DataStream time variables"},
     )
     prefix_lookback_minutes: int = field(

@@ -7,7 +7,6 @@ DataStream 2 STRUCTURED logs.
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from dataclasses import dataclass
@@ -47,16 +46,54 @@ def is_gzip(path: Path) -> bool:
 
 
 def _head(path: Path, compressed: bool, limit: int = 256 * 1024) -> bytes:
+    """The first ``limit`` bytes of content. A damaged stream is fine if something precedes
+    the damage (the scan finds and salvages it); only an unreadable start is fatal."""
     if not compressed:
         with path.open("rb") as fh:
             return fh.read(limit)
+    d = zlib.decompressobj(wbits=31)
+    out = b""
     try:
-        with gzip.open(path, "rb") as fh:
-            return fh.read(limit)
-    except (OSError, EOFError, zlib.error) as exc:
-        # A short read of a truncated stream is fine if we got some bytes; gzip raises only
-        # when nothing usable precedes the damage. Full integrity is checked by the scan.
-        raise CorruptObject(f"not a readable gzip stream: {exc}") from exc
+        with path.open("rb") as fh:
+            while len(out) < limit and (chunk := fh.read(64 * 1024)):
+                out += d.decompress(chunk, limit - len(out))
+    except zlib.error as exc:
+        if not out:
+            raise CorruptObject(f"not a readable gzip stream: {exc}") from exc
+    return out
+
+
+@dataclass(frozen=True)
+class Salvage:
+    lines: int
+    partial_tail: bytes
+    error: str
+
+
+def salvage_gzip(path: Path, out: Path) -> Salvage:
+    """Copy the complete lines before the damage in a corrupt gzip object to ``out`` (plain).
+
+    Returns how many lines were kept, the incomplete last line (lost, counted as
+    rejected) and what was wrong with the stream.
+    """
+    d = zlib.decompressobj(wbits=31)
+    pending = b""
+    lines = 0
+    error = "gzip stream ends early (truncated)"
+    with path.open("rb") as src, out.open("wb") as dst:
+        try:
+            while chunk := src.read(1024 * 1024):
+                data = pending + d.decompress(chunk)
+                cut = data.rfind(b"\n") + 1
+                dst.write(data[:cut])
+                lines += data.count(b"\n", 0, cut)
+                pending = data[cut:]
+                if d.eof:  # a complete member: any further bytes are another member or junk
+                    error = "data after the end of the gzip stream"
+                    break
+        except zlib.error as exc:
+            error = f"corrupt gzip data ({exc})"
+    return Salvage(lines=lines, partial_tail=pending, error=error)
 
 
 def detect(path: Path, structured_fields: list[str] | None = None) -> Sniffed:

@@ -105,7 +105,7 @@ def generate(
     minutes: int = 3,
     lines_per_minute: int = 1000,
     files_per_minute: int = 2,
-    layout: str = "logs/{%Y}/{%m}/{%d}/",
+    layout: str = "logs/{%Y}/{%m}/{%d}/{%H}/",
     ds1_files: int = 0,
     seed: int = 7,
     host: str = HOST,

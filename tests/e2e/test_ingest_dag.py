@@ -303,7 +303,12 @@ def test_bad_lines_and_a_corrupt_object_are_rejected_counted_and_kept_aside(cata
     lines += ["not json", '{"reqTimeSec":"x","statusCode":"200","reqHost":"h"}', '{"reqTimeSec":"1573840000"']
     body = ("\n".join(lines) + "\n\n").encode() + b"\xff\xfe not utf-8\n"
     aws.put_log("logs/mixed/ak-1-1-1-ds.gz", gzip.compress(body))
-    aws.put_log("logs/mixed/ak-2-2-2-ds.gz", gzip.compress(os.urandom(400_000))[:200_000])
+    # A truncated upload (its complete lines are kept) and an object that is not gzip at all.
+    truncated = next(
+        generate(start=datetime.now(UTC), minutes=1, lines_per_minute=3000, files_per_minute=1)
+    ).body
+    aws.put_log("logs/mixed/ak-2-2-2-ds.gz", truncated[: len(truncated) * 6 // 10])
+    aws.put_log("logs/mixed/ak-3-3-3-ds.gz", b"\x1f\x8b" + os.urandom(2000))
     t1 = datetime.now(UTC) + timedelta(seconds=1)
 
     dr = run_window(t0, t1, prefix="logs/mixed/")
@@ -316,18 +321,21 @@ def test_bad_lines_and_a_corrupt_object_are_rejected_counted_and_kept_aside(cata
             aws.s3.get_object(Bucket=STORE, Key=rejects[0]["Key"])["Body"].read()
         ).splitlines()
     ]
-    reasons = {s["reject_reason"] for s in sampled}
+    reasons = {(s["object_key"], s["reject_reason"]) for s in sampled}
     assert reasons == {
-        "not valid JSON (malformed or truncated)",
-        "non-numeric or out-of-range time",
-        "not UTF-8 text",
+        ("logs/mixed/ak-1-1-1-ds.gz", "not valid JSON (malformed or truncated)"),
+        ("logs/mixed/ak-1-1-1-ds.gz", "non-numeric or out-of-range time"),
+        ("logs/mixed/ak-1-1-1-ds.gz", "not UTF-8 text"),
+        ("logs/mixed/ak-2-2-2-ds.gz", "incomplete line at the end of a corrupt gzip stream"),
     }
-    assert all(s["object_key"] == "logs/mixed/ak-1-1-1-ds.gz" for s in sampled)
     quarantined = aws.s3.list_objects_v2(Bucket=STORE, Prefix="quarantine/")["Contents"]
-    assert [q["Key"] for q in quarantined] == ["quarantine/logs/mixed/ak-2-2-2-ds.gz"]
+    assert [q["Key"] for q in quarantined] == ["quarantine/logs/mixed/ak-2-2-2-ds.gz",
+                                               "quarantine/logs/mixed/ak-3-3-3-ds.gz"]  # fmt: skip
     window = (t0 - timedelta(minutes=2), t1 + timedelta(minutes=2))
-    assert aws.metric_sum(f"{NS}/pipeline", "LinesRejected", {}, *window) == 4
-    assert aws.metric_sum(f"{NS}/pipeline", "FilesRejected", {}, *window) == 1
+    assert aws.metric_sum(f"{NS}/pipeline", "LinesRejected", {}, *window) == 5
+    assert aws.metric_sum(f"{NS}/pipeline", "FilesRejected", {}, *window) == 2
+    salvaged = aws.metric_sum(f"{NS}/pipeline", "LinesProcessed", {}, *window) - 100
+    assert 1000 < salvaged < 3000
     # The Akamai sample is from 2019: far outside CloudWatch's 14 days, so Parquet only.
     assert aws.metric_sum(f"{NS}/pipeline", "DatumsOutOfWindow", {}, *window) > 0
 

@@ -33,7 +33,7 @@ def test_an_interval_is_not_listed_until_its_settle_delay_has_passed(aws):
 
 
 def test_only_objects_whose_last_modified_falls_in_the_interval_are_owned(aws):
-    lm = aws.put_log(f"logs/{datetime.now(UTC):%Y/%m/%d}/ak-2-2-2-ds.gz", b"x")
+    lm = aws.put_log(f"logs/{datetime.now(UTC):%Y/%m/%d/%H}/ak-2-2-2-ds.gz", b"x")
     s = settings(settle_seconds=0)
     before = Interval(lm - timedelta(minutes=2), lm)
     containing = Interval(lm, lm + timedelta(seconds=1))
@@ -45,7 +45,7 @@ def test_only_objects_whose_last_modified_falls_in_the_interval_are_owned(aws):
 def test_only_the_layouts_date_folders_are_listed(aws):
     """An object outside the dated folders the layout allows is not read, whatever its LastModified."""
     lm = aws.put_log("logs/1999/01/01/ak-3-3-3-ds.gz", b"x")
-    aws.put_log(f"logs/{lm:%Y/%m/%d}/ak-4-4-4-ds.gz", b"x")
+    aws.put_log(f"logs/{lm:%Y/%m/%d/%H}/ak-4-4-4-ds.gz", b"x")
     interval = Interval(lm - timedelta(seconds=1), lm + timedelta(seconds=2))
     claimed = claim_batches(settings(settle_seconds=0), interval, now=interval.end)
 

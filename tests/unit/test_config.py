@@ -19,7 +19,7 @@ def test_the_defaults_work_with_the_local_embedded_aws():
     assert s.ingest_bucket == "edgesense-ingest"
     assert s.store_bucket == "edgesense-store"
     assert s.rules_table == "edgesense-rules"
-    assert s.key_layout == "logs/{%Y}/{%m}/{%d}/"
+    assert s.key_layout == "logs/{%Y}/{%m}/{%d}/{%H}/"
     assert s.prefix_lookback_minutes == 60
     assert s.settle_seconds == 120
     assert s.metrics_shape == "default"

@@ -180,6 +180,21 @@ def test_a_line_that_is_not_utf8_is_rejected_and_blank_lines_are_ignored(tmp_pat
     assert [r["path"] for r in rows] == ["/x", "/z"]
 
 
+def test_the_complete_lines_before_the_damage_in_a_truncated_gzip_are_kept(tmp_path):
+    """DS2 files are small: a truncated upload still holds many good lines; none may be lost."""
+    lines = [ds2(reqPath=f"/p{i}", reqHost=f"h{i % 7}.example") for i in range(5000)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    (tmp_path / "cut.gz").write_bytes(whole[: int(len(whole) * 0.6)])
+    with Aggregator() as agg:
+        result = agg.process([SourceFile(tmp_path / "cut.gz", "k/cut.gz")], sample_rule_set())
+        paths = [r[0] for r in agg.con.execute("SELECT path FROM requests").fetchall()]
+    assert 1000 < result.lines_valid < 5000
+    assert sorted(paths, key=lambda p: int(p[2:])) == [f"/p{i}" for i in range(result.lines_valid)]
+    assert result.reject_reasons == {"incomplete line at the end of a corrupt gzip stream": 1}
+    assert result.files_rejected[0]["key"] == "k/cut.gz"
+    assert f"kept the {result.lines_valid} complete line(s)" in result.files_rejected[0]["reason"]
+
+
 def test_a_corrupt_gzip_object_is_rejected_while_the_others_are_processed(tmp_path):
     good = gzip.compress((ds2() + "\n").encode())
     big = gzip.compress(os.urandom(600_000))  # larger than the format sniffer reads
@@ -258,7 +273,9 @@ def test_parquet_column_types_match_the_glue_tables(tmp_path):
     agg, _, _ = run(tmp_path, {"k": [DS2_SAMPLE, ds2()]})
     written = agg.write_parquet(tmp_path / "out", "b1")
     for table, files in written.items():
-        cur = duckdb.connect().execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)", {"p": str(files[0])})
+        cur = duckdb.connect().execute(
+            "DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)", {"p": str(files[0])}
+        )
         got = [(r[0], hive.get(r[1], r[1])) for r in cur.fetchall()]
         assert got == [(n, t) for n, t, _ in TABLES[table]], table
     agg.close()

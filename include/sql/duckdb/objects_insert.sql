@@ -1,0 +1,1 @@
+INSERT INTO objects VALUES ($local_file, $key, $format, $plus);

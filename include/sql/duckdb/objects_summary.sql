@@ -1,0 +1,1 @@
+SELECT format, count(*) AS n FROM objects GROUP BY ALL ORDER BY ALL;

@@ -1,0 +1,1 @@
+SELECT * FROM minute_metrics ORDER BY minute, host, url_pattern, status;
