@@ -10,6 +10,7 @@ Ctrl-C stops Airflow, the uploader and moto_server.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -68,7 +69,7 @@ def main() -> int:
         proc = subprocess.Popen([str(exe), "standalone"], env=env)
         try:
             return proc.wait()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit):
             proc.terminate()
             proc.wait(timeout=60)
             return 0
@@ -78,4 +79,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # SIGTERM (CI timeouts, `kill`) unwinds like Ctrl-C, so moto_server is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise SystemExit(main())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -198,4 +199,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # SIGTERM (CI timeouts, `kill`) unwinds like Ctrl-C, so moto_server is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise SystemExit(main())
