@@ -158,6 +158,7 @@ class Aggregator:
 
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
             self._run("add_encoding_rejects.sql")
+        self._run("parse_macros.sql")
         self._run("parse_ds2_json.sql")
         self._run("parse_ds1_raw.sql")
         self._run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})

@@ -16,12 +16,7 @@ WITH src AS (
         "country":"VARCHAR","cacheStatus":"VARCHAR","securityRules":"VARCHAR"}')) AS f
     FROM src
 ), j AS (
-    SELECT *,
-        CASE WHEN f IS NULL AND NOT json_valid(line) THEN 'not valid JSON (malformed or truncated)'
-             WHEN NOT regexp_matches(line, '^\s*\{') THEN 'JSON value is not an object'
-             WHEN f IS NULL THEN 'JSON fields have unexpected types'
-        END AS parse_error
-    FROM r
+    SELECT *, json_parse_error(line, f) AS parse_error FROM r
 )
 SELECT
     object_key,
