@@ -164,7 +164,7 @@ class Aggregator:
         self._run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
         self._run("normalize.sql")
         params = {"unmatched": self.unmatched, **rules.params()}
-        self._run("match_patterns.sql", params, rule_count=len(rules.rules))
+        self._run("match_patterns.sql", params, rule_count=len(rules.active))
         self._run("decode_text.sql")
         self._run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
         self._run("minute_metrics.sql")

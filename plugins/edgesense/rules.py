@@ -22,6 +22,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_REGEX_BYTES = 4096
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+")
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
 _BACKREF = re.compile(r"(?<!\\)(?:\\\\)*\\(?:[1-9]|k<|k\{|g\{|g<)")
 
@@ -40,9 +43,29 @@ class Rule:
     rank: float
     id: str
     regex: str = field(compare=False)
+    #: Only requests to this host: an exact name, or an RE2 regex matched against the whole host.
+    host: str = field(default="", compare=False)
+    enabled: bool = field(default=True, compare=False)
+    description: str = field(default="", compare=False)
+
+    @property
+    def host_exact(self) -> str | None:
+        return self.host.lower() if self.host and _PLAIN_HOST.fullmatch(self.host) else None
+
+    @property
+    def host_regex(self) -> str | None:
+        return self.host if self.host and not _PLAIN_HOST.fullmatch(self.host) else None
 
     def to_item(self) -> dict[str, Any]:
-        return {"Id": self.id, "Regex": self.regex, "Rank": _rank_out(self.rank)}
+        """The DynamoDB item; optional attributes only when set, so original tables hash the same."""
+        item: dict[str, Any] = {"Id": self.id, "Regex": self.regex, "Rank": _rank_out(self.rank)}
+        if self.host:
+            item["Host"] = self.host
+        if not self.enabled:
+            item["Enabled"] = False
+        if self.description:
+            item["Description"] = self.description
+        return item
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,11 @@ class RuleSet:
 
     rules: tuple[Rule, ...]
     rejected: tuple[Rejection, ...] = ()
+
+    @property
+    def active(self) -> tuple[Rule, ...]:
+        """The enabled rules, in match order."""
+        return tuple(r for r in self.rules if r.enabled)
 
     @property
     def version(self) -> str:
@@ -80,12 +108,14 @@ class RuleSet:
         rejected = tuple(Rejection(**r) for r in doc.get("rejected", ())) + rs.rejected
         return cls(rules=rs.rules, rejected=rejected)
 
-    def params(self, prefix: str = "rule") -> dict[str, str]:
+    def params(self, prefix: str = "rule") -> dict[str, str | None]:
         """Bound parameters for the ``{{rule_cases}}`` slot of the aggregation SQL."""
-        out: dict[str, str] = {}
-        for i, r in enumerate(self.rules):
+        out: dict[str, str | None] = {}
+        for i, r in enumerate(self.active):
             out[f"{prefix}_regex_{i}"] = r.regex
             out[f"{prefix}_id_{i}"] = r.id
+            out[f"{prefix}_hostexact_{i}"] = r.host_exact
+            out[f"{prefix}_hostre_{i}"] = r.host_regex
         return out
 
 
@@ -164,12 +194,27 @@ def validate_items(items: Iterable[Mapping[str, Any]]) -> RuleSet:
         if problem:
             rejected.append(Rejection(rid, problem))
             continue
-        good.append(Rule(rank=rank, id=rid, regex=str(regex)))
+        host = str(_attr(item, "Host") or "").strip()
+        if host and not _PLAIN_HOST.fullmatch(host) and (problem := regex_problem(host)):
+            rejected.append(Rejection(rid, f"Host: {problem}"))
+            continue
+        enabled = _attr(item, "Enabled")
+        if isinstance(enabled, str) and enabled.strip() == "":
+            enabled = None
+        if enabled is not None and not isinstance(enabled, bool):
+            text = str(enabled).strip().lower()
+            if text not in _TRUE | _FALSE:
+                rejected.append(Rejection(rid, f"Enabled {enabled!r} is not true or false"))
+                continue
+            enabled = text in _TRUE
+        description = str(_attr(item, "Description") or "")
+        good.append(Rule(rank=rank, id=rid, regex=str(regex), host=host,
+                         enabled=True if enabled is None else enabled, description=description))  # fmt: skip
     return RuleSet(rules=tuple(sorted(good)), rejected=tuple(rejected))
 
 
 def read_csv_rules(text: str) -> RuleSet:
-    """Rules from the original's CSV: header ``Id,Regex,Rank``."""
+    """Rules from the original's CSV: header ``Id,Regex,Rank``, optionally Host, Enabled, Description."""
     reader = csv.DictReader(io.StringIO(text))
     missing = {"Id", "Regex", "Rank"} - set(reader.fieldnames or ())
     if missing:

@@ -56,14 +56,18 @@ def check_identifier(value: str) -> str:
 
 
 def rule_cases(count: int, path_expr_param: str = "rule") -> str:
-    """``WHEN regexp_matches(decoded_path, $rule_regex_0) THEN $rule_id_0 ...`` for ``count`` rules.
+    """One ``WHEN <host scope> AND regexp_matches(decoded_path, $rule_regex_N) THEN $rule_id_N`` per rule.
 
-    Built from integers only: rule text and ids are bound as ``rule_regex_N``/``rule_id_N``.
+    Built from integers only: rule text, ids and host scopes are bound parameters
+    (``rule_regex_N``, ``rule_id_N``, ``rule_hostexact_N``, ``rule_hostre_N``).
     """
     if count < 0:
         raise ValueError("count must be >= 0")
+    p = path_expr_param
     return "\n".join(
-        f"WHEN regexp_matches(decoded_path, ${path_expr_param}_regex_{i}) THEN ${path_expr_param}_id_{i}"
+        f"WHEN (${p}_hostexact_{i} IS NULL OR host = ${p}_hostexact_{i})"
+        f" AND (${p}_hostre_{i} IS NULL OR regexp_full_match(host, ${p}_hostre_{i}))"
+        f" AND regexp_matches(decoded_path, ${p}_regex_{i}) THEN ${p}_id_{i}"
         for i in range(count)
     )
 

@@ -123,3 +123,63 @@ def test_rule_text_travels_as_bound_parameters_never_as_sql(tmp_path):
     rules = validate_items([{"Id": "Evil", "Regex": "x'; DROP TABLE stage; --", "Rank": 1}])
     assert rules.rules
     assert pattern_of(tmp_path, "/x'; DROP TABLE stage; --", rules) == "Evil"
+
+
+def patterns_by_host(tmp_path: Path, pairs: list[tuple[str, str]], rules) -> dict[tuple[str, str], str]:
+    lines = [
+        json.dumps({"reqTimeSec": "1700000000", "statusCode": "200", "reqHost": h, "reqPath": p})
+        for h, p in pairs
+    ]
+    f = tmp_path / "hosts.gz"
+    f.write_bytes(gzip.compress("\n".join(lines).encode()))
+    with Aggregator() as agg:
+        agg.process([SourceFile(f, "k")], rules)
+        rows = agg.con.execute("SELECT host, path, url_pattern FROM requests").fetchall()
+    return {(h, p): u for h, p, u in rows}
+
+
+def test_a_host_scoped_rule_applies_only_to_its_host_exact_or_by_regex(tmp_path):
+    rules = validate_items([
+        {"Id": "ShopApi", "Regex": "^/api/", "Rank": 1, "Host": "Shop.Example.com"},
+        {"Id": "CdnApi", "Regex": "^/api/", "Rank": 2, "Host": r"cdn[0-9]+\.example\.com"},
+        {"Id": "AnyApi", "Regex": "^/api/", "Rank": 3},
+    ])  # fmt: skip
+    got = patterns_by_host(tmp_path, [("shop.example.com", "/api/x"), ("cdn7.example.com", "/api/x"),
+                                      ("cdn7.example.com.evil", "/api/x"), ("other.example", "/api/x")], rules)  # fmt: skip
+    assert got == {
+        ("shop.example.com", "/api/x"): "ShopApi",
+        ("cdn7.example.com", "/api/x"): "CdnApi",
+        ("cdn7.example.com.evil", "/api/x"): "AnyApi",  # a host regex must match the whole host
+        ("other.example", "/api/x"): "AnyApi",
+    }
+
+
+def test_a_disabled_rule_is_kept_and_versioned_but_never_matches(tmp_path):
+    on = validate_items([{"Id": "A", "Regex": "x", "Rank": 1}])
+    off = validate_items([{"Id": "A", "Regex": "x", "Rank": 1, "Enabled": "false"}])
+    assert [r.id for r in off.rules] == ["A"]
+    assert off.active == ()
+    assert off.version != on.version
+    assert pattern_of(tmp_path, "/x", off) == "Unmatched"
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        pytest.param(
+            {"Id": "A", "Regex": "a", "Rank": 1, "Host": "(bad"}, "Host: invalid RE2 regex", id="bad-host"
+        ),
+        pytest.param(
+            {"Id": "A", "Regex": "a", "Rank": 1, "Enabled": "maybe"}, "is not true or false", id="enabled"
+        ),
+    ],
+)
+def test_bad_optional_attributes_reject_the_rule_by_name(item, reason):
+    rs = validate_items([item])
+    assert rs.rules == ()
+    assert reason in rs.rejected[0].reason
+
+
+def test_rules_without_optional_attributes_keep_the_version_they_had():
+    """Adding Host/Enabled/Description support must not re-version existing tables."""
+    assert sample_rule_set().version == "0694ca10d2c7e7c7"

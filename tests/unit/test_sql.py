@@ -94,8 +94,13 @@ def test_rule_cases_holds_only_numbered_placeholders():
 
     assert len(lines) == 3
     for i, line in enumerate(lines):
-        assert line == f"WHEN regexp_matches(decoded_path, $rule_regex_{i}) THEN $rule_id_{i}"
-    assert set(re.findall(r"\$\w+", text)) == {f"$rule_{k}_{i}" for k in ("regex", "id") for i in range(3)}
+        assert line == (
+            f"WHEN ($rule_hostexact_{i} IS NULL OR host = $rule_hostexact_{i})"
+            f" AND ($rule_hostre_{i} IS NULL OR regexp_full_match(host, $rule_hostre_{i}))"
+            f" AND regexp_matches(decoded_path, $rule_regex_{i}) THEN $rule_id_{i}"
+        )
+    kinds = ("regex", "id", "hostexact", "hostre")
+    assert set(re.findall(r"\$\w+", text)) == {f"$rule_{k}_{i}" for k in kinds for i in range(3)}
     assert "'" not in text
     assert '"' not in text
 

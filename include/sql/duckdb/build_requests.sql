@@ -5,7 +5,7 @@ CREATE OR REPLACE TEMP TABLE batch_meta AS
 SELECT CAST($batch_id AS VARCHAR) AS batch_id, CAST($rules_version AS VARCHAR) AS rules_version;
 CREATE OR REPLACE TEMP VIEW requests AS
 SELECT
-    s.event_time, s.client_ip, s.method, s.host, p.path, q.value AS query, s.status, s.bytes,
+    s.event_time, s.client_ip, s.method, host, p.path, q.value AS query, s.status, s.bytes,
     s.turnaround_ms, s.transfer_ms, r.value AS referer, u.value AS user_agent, s.cache_status,
     s.country, s.error_code, s.security_rules, s.request_id, s.stream_id, s.cp_code, s.proto,
     s.content_type, s.edge_ip, p.url_pattern, s.source_format, s.object_key AS source_key,
@@ -13,7 +13,7 @@ SELECT
     strftime(s.event_time, '%Y-%m-%d') AS dt,
     strftime(s.event_time, '%H') AS hour
 FROM stage s
-JOIN path_patterns p USING (path_raw)
+JOIN path_patterns p USING (host, path_raw)
 LEFT JOIN text_decoded u ON u.raw = s.ua_raw AND u.plus = s.plus_is_space
 LEFT JOIN text_decoded r ON r.raw = s.referer_raw AND r.plus = s.plus_is_space
 LEFT JOIN text_decoded q ON q.raw = s.query_raw AND q.plus = s.plus_is_space

@@ -1,13 +1,14 @@
--- Name each distinct path once (not each line): ranked rules as one CASE whose patterns
--- are bound parameters, so DuckDB compiles every regex once. Rule text is never in the SQL.
--- Paths are matched percent-decoded; an invalid escape is left as it is (like the original).
+-- Name each distinct (host, path) once, not each line: ranked rules as one CASE whose
+-- patterns and host scopes are bound parameters, so DuckDB compiles every regex once.
+-- Rule text is never in the SQL. Paths are matched percent-decoded; an invalid escape is
+-- left as it is (like the original).
 CREATE OR REPLACE TEMP MACRO pct_decode(x, plus) AS
     coalesce(try(url_decode(CASE WHEN plus THEN replace(x, '+', ' ') ELSE x END)), x);
 CREATE OR REPLACE TEMP TABLE path_patterns AS
 WITH d AS (
-    SELECT path_raw, pct_decode(path_raw, false) AS decoded_path
-    FROM (SELECT DISTINCT path_raw FROM stage WHERE reject_reason IS NULL)
+    SELECT host, path_raw, pct_decode(path_raw, false) AS decoded_path
+    FROM (SELECT DISTINCT host, path_raw FROM stage WHERE reject_reason IS NULL)
 )
-SELECT path_raw, decoded_path AS path,
+SELECT host, path_raw, decoded_path AS path,
        CASE {{rule_cases}} ELSE $unmatched END AS url_pattern
 FROM d;
