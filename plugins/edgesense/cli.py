@@ -144,6 +144,53 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from edgesense import rules_tool as rt
+
+    table = args.table or _default_table()
+    if args.rules_command == "import":
+        report = rt.import_rules(args.csv, table, prune=args.prune, dry_run=args.dry_run)
+        print(f"{'would import' if args.dry_run else 'imported'} {args.csv} into {table}:")
+        print("\n".join(report.lines()))
+        return 0
+    if args.rules_command == "export":
+        rules = rt.load_rules(None, table)
+        text = rt.csv_text(rules.rules)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            print(f"exported {len(rules.rules)} rule(s) from {table} to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        rt.print_rejections(rules, sys.stderr)
+        return 0
+    csv_path = args.csv if args.rules_command == "validate" else args.rules
+    rules = rt.load_rules(csv_path, None if csv_path else table)
+    if args.rules_command == "validate":
+        source = csv_path or f"table {table}"
+        print(f"{source}: {len(rules.rules)} valid rule(s) ({len(rules.active)} enabled), "
+              f"{len(rules.rejected)} rejected; version {rules.version}")  # fmt: skip
+        rt.print_rejections(rules)
+        return 1 if rules.rejected else 0
+    if args.rules_command == "test":
+        winner, hits = rt.which_rules_match(rules, args.path, args.host or "")
+        print(f"path {args.path!r}" + (f" on host {args.host!r}" if args.host else ""))
+        print(
+            f"  winner: {winner or args.unmatched} "
+            + ("(first match by Rank, then Id)" if winner else "(no rule matches)")
+        )
+        for other in hits[1:]:
+            print(f"  also matches: {other}")
+        return 0
+    raise AssertionError(args.rules_command)
+
+
+def _default_table() -> str:
+    import os
+
+    return os.environ.get("EDGESENSE_RULES_TABLE", "edgesense-rules")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edgesense", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"edgesense {__version__}")
@@ -171,6 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--start", help="first event minute, ISO 8601 (default: minutes ago)")
     g.add_argument("--seed", type=int, default=7)
     g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("rules", help="import, export, validate and test URL-pattern rules")
+    rsub = r.add_subparsers(dest="rules_command", required=True)
+    table_help = "DynamoDB rules table (default: $EDGESENSE_RULES_TABLE or edgesense-rules)"
+    ri = rsub.add_parser("import", help="write a rules CSV into the table and report what changed")
+    ri.add_argument("csv")
+    ri.add_argument("--table", help=table_help)
+    ri.add_argument("--prune", action="store_true", help="also delete rules that are not in the CSV")
+    ri.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    re_ = rsub.add_parser("export", help="the table as the original's CSV")
+    re_.add_argument("--table", help=table_help)
+    re_.add_argument("--output", help="file (default: standard output)")
+    rv = rsub.add_parser("validate", help="every problem of a rules CSV or the table, each named")
+    rv.add_argument("csv", nargs="?", help="rules CSV (default: the table)")
+    rv.add_argument("--table", help=table_help)
+    rt_ = rsub.add_parser("test", help="which rule wins for a path, and which others also match")
+    rt_.add_argument("path")
+    rt_.add_argument("--host")
+    rt_.add_argument("--table", help=table_help)
+    rt_.add_argument("--unmatched", default="Unmatched")
+    for sp in (ri, re_, rv, rt_):
+        sp.set_defaults(func=cmd_rules, rules=None)
+    rt_.add_argument("--rules", help="rules CSV instead of the table")
     return p
 
 

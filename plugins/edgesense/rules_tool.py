@@ -1,0 +1,134 @@
+"""``edgesense rules ...``: import, export, validate and test URL-pattern rules.
+
+The rules table is reached with boto3's default credential chain (``AWS_ENDPOINT_URL``
+is honoured, so the same commands work against the local moto_server). Nothing here
+imports Airflow.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TextIO
+
+from edgesense.rules import Rule, RuleSet, read_csv_rules, validate_items
+
+CSV_COLUMNS = ("Id", "Regex", "Rank")
+OPTIONAL_COLUMNS = ("Host", "Enabled", "Description")
+
+
+def _table(name: str) -> Any:
+    import boto3
+
+    return boto3.resource("dynamodb").Table(name)
+
+
+def scan_items(table: str) -> list[dict[str, Any]]:
+    """Every item of the table, following LastEvaluatedKey across 1 MB pages."""
+    t = _table(table)
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"ConsistentRead": True}
+    while True:
+        page = t.scan(**kwargs)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
+    if csv_path:
+        with open(csv_path, encoding="utf-8", newline="") as fh:
+            return read_csv_rules(fh.read())
+    if not table:
+        raise ValueError("give a rules CSV or --table")
+    return validate_items(scan_items(table))
+
+
+def to_csv(rules: Iterable[Rule], out: TextIO) -> int:
+    """The original's CSV (``Id,Regex,Rank``), plus optional columns only if a rule uses them."""
+    rules = list(rules)
+    extra = [c for c in OPTIONAL_COLUMNS if any(c in r.to_item() for r in rules)]
+    w = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *extra], lineterminator="\n")
+    w.writeheader()
+    for r in rules:
+        item = r.to_item()
+        w.writerow({k: ("false" if v is False else v) for k, v in item.items()})
+    return len(rules)
+
+
+@dataclass
+class ImportReport:
+    added: list[str]
+    changed: list[str]
+    unchanged: list[str]
+    removed: list[str]
+    rejected: list[str]
+
+    def lines(self) -> list[str]:
+        out = [
+            f"added {len(self.added)}, changed {len(self.changed)}, unchanged {len(self.unchanged)}, "
+            f"removed {len(self.removed)}, rejected {len(self.rejected)}"
+        ]
+        out += [f"  + {i}" for i in self.added] + [f"  ~ {i}" for i in self.changed]
+        out += [f"  - {i}" for i in self.removed] + [f"  ! {r}" for r in self.rejected]
+        return out
+
+
+def import_rules(csv_path: str, table: str, *, prune: bool = False, dry_run: bool = False) -> ImportReport:
+    """Write the CSV's valid rules (batched, 25 per BatchWriteItem); report what changed."""
+    new = load_rules(csv_path, None)
+    current = {r.id: r.to_item() for r in validate_items(scan_items(table)).rules}
+    report = ImportReport([], [], [], [], [str(r) for r in new.rejected])
+    writes = []
+    for r in new.rules:
+        item = r.to_item()
+        if r.id not in current:
+            report.added.append(r.id)
+        elif current[r.id] != item:
+            report.changed.append(r.id)
+        else:
+            report.unchanged.append(r.id)
+            continue
+        writes.append(item)
+    wanted = {r.id for r in new.rules} | {r.rule_id for r in new.rejected}
+    report.removed = sorted(set(current) - wanted) if prune else []
+    if not dry_run:
+        with _table(table).batch_writer(overwrite_by_pkeys=["Id"]) as batch:
+            for item in writes:
+                batch.put_item(Item={k: (Decimal(str(v)) if k == "Rank" else v) for k, v in item.items()})
+            for rid in report.removed:
+                batch.delete_item(Key={"Id": rid})
+    return report
+
+
+def which_rules_match(rules: RuleSet, path: str, host: str = "") -> tuple[str | None, list[str]]:
+    """(winning rule id, every enabled rule that matches) for a path, as the pipeline decides it."""
+    import duckdb
+
+    from edgesense import sql
+
+    con = duckdb.connect()
+    stmt = sql.load("duckdb/rule_hit.sql")
+    hits = []
+    for r in rules.active:
+        params = {"path": path, "host": host.lower(), "regex": r.regex, "hostexact": r.host_exact,
+                  "hostre": r.host_regex}  # fmt: skip
+        if con.execute(stmt, params).fetchone()[0]:
+            hits.append(r.id)
+    return (hits[0] if hits else None), hits
+
+
+def print_rejections(rules: RuleSet, out: TextIO = sys.stdout) -> None:
+    for r in rules.rejected:
+        print(f"  ! {r}", file=out)
+
+
+def csv_text(rules: Iterable[Rule]) -> str:
+    buf = io.StringIO()
+    to_csv(rules, buf)
+    return buf.getvalue()
