@@ -52,6 +52,13 @@ class Settings:
     unmatched_name: str = field(
         default="", metadata={"doc": "Pattern id for unmatched paths (default `Unmatched`)"}
     )
+    max_patterns_per_host: int = field(
+        default=0,
+        metadata={"doc": "Cardinality budget: UrlPatternId values per host in CloudWatch (0 = no limit)"},
+    )
+    budget_window_hours: int = field(
+        default=24, metadata={"doc": "Window of traffic volume that ranks patterns for the budget"}
+    )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )

@@ -50,6 +50,7 @@ PIPELINE_METRICS: dict[str, str] = {
     "DatumsOutOfWindow": "Count",
     "IngestLagSeconds": "Seconds",
     "RulesSnapshotFallback": "Count",
+    "PatternsOverBudget": "Count",
 }
 
 

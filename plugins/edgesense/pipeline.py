@@ -234,7 +234,7 @@ def _aggregate_one(
             minute_rows = agg.minute_metrics()
             latency_rows = agg.latency_distribution()
         plan = _make_plan(settings, bid, manifest, result, minute_rows, latency_rows, partitions, written,
-                          rules_fallback)  # fmt: skip
+                          rules_fallback, client)  # fmt: skip
         if keep_calls:
             # CloudWatch already has (part of) this batch: its calls are frozen, only outputs change.
             plan["calls"] = old_plan["calls"]
@@ -275,10 +275,31 @@ def _upload_parquet(settings, client, bid, agg: Aggregator, out: Path, old_plan)
     return sorted(keys)
 
 
+def _apply_budget(settings: Settings, client, bid: str, minute_rows, now: datetime):
+    """Roll patterns past the per-host budget into ``Other`` (CloudWatch only)."""
+    from edgesense import budget
+    from edgesense.aws.budget_store import VolumeStore
+
+    if settings.max_patterns_per_host <= 0:
+        return minute_rows, []
+    window = timedelta(hours=settings.budget_window_hours)
+    volumes = VolumeStore(client, settings.store_bucket).update(
+        lambda v: budget.add_batch(v, minute_rows, now, window)
+    )
+    rows, rolled = budget.apply(minute_rows, budget.allowed_patterns(volumes, settings.max_patterns_per_host),
+                                settings.max_patterns_per_host)  # fmt: skip
+    if rolled:
+        log.warning("batch %s: %d pattern(s) past the budget of %d per host are published as %r: %s", bid,
+                    len(rolled), settings.max_patterns_per_host, budget.OTHER,
+                    ", ".join(f"{h}/{p}" for h, p in rolled))  # fmt: skip
+    return rows, rolled
+
+
 def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latency_rows, partitions, written,
-               rules_fallback) -> dict[str, Any]:  # fmt: skip
+               rules_fallback, client=None) -> dict[str, Any]:  # fmt: skip
     now = datetime.now(UTC)
-    datums = build_datums(minute_rows, latency_rows, shape=settings.metrics_shape,
+    cw_rows, rolled = _apply_budget(settings, client, bid, minute_rows, now) if client else (minute_rows, [])
+    datums = build_datums(cw_rows, latency_rows, shape=settings.metrics_shape,
                           unmatched=settings.effective_unmatched)  # fmt: skip
     keep, skipped = split_by_window(
         datums, now, max_age=timedelta(days=settings.max_age_days),
@@ -300,6 +321,8 @@ def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latenc
     }
     if rules_fallback:
         health["RulesSnapshotFallback"] = 1
+    if settings.max_patterns_per_host > 0:
+        health["PatternsOverBudget"] = len(rolled)
     calls = pack(settings.effective_namespace, sort_datums(keep))
     calls += pack(settings.pipeline_namespace, pipeline_datums(health, now))
     requests_total = sum(r["requests"] for r in minute_rows)

@@ -439,3 +439,29 @@ def test_an_unreachable_rules_table_falls_back_to_the_last_snapshot(catalog, mon
     assert {r["url_pattern"] for r in mm} >= {"Product", "Api"}
     window = (t2 - timedelta(minutes=2), t3 + timedelta(minutes=2))
     assert aws.metric_sum(f"{NS}/pipeline", "RulesSnapshotFallback", {}, *window) == 1
+
+
+def test_the_cardinality_budget_rolls_the_tail_into_other_in_cloudwatch_only(catalog, monkeypatch, tmp_path):
+    aws = catalog
+    monkeypatch.setenv("EDGESENSE_MAX_PATTERNS_PER_HOST", "2")
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    ts = f"{minute.timestamp() + 5:.3f}"
+    volumes = {"/json/a": 50, "/x_product_1": 30, "/y_index_c1.html": 15, "/productbrand_1.html": 5}
+    lines = [json.dumps({"reqTimeSec": ts, "statusCode": "200", "reqHost": HOST, "reqPath": p})
+             for p, n in volumes.items() for _ in range(n)]  # fmt: skip
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    aws.put_log("logs/budget/ak-1-1-1-ds.gz", gzip.compress("\n".join(lines).encode()))
+    t1 = datetime.now(UTC) + timedelta(seconds=1)
+
+    assert_all_succeeded(run_window(t0, t1, prefix="logs/budget/"))
+
+    def family(pattern: str) -> float:
+        return aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": pattern}, minute, t1)
+
+    assert (family("Api"), family("Product"), family("Other")) == (50, 30, 20)
+    assert family("Category") == family("Productbrand") == 0
+    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    assert {r["url_pattern"]: r["requests"] for r in mm} == {"Api": 50, "Product": 30, "Category": 15,
+                                                            "Productbrand": 5}  # fmt: skip
+    window = (t0 - timedelta(minutes=2), t1 + timedelta(minutes=2))
+    assert aws.metric_sum(f"{NS}/pipeline", "PatternsOverBudget", {}, *window) == 2
