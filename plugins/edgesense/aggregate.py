@@ -111,6 +111,10 @@ class Aggregator:
             last = self.con.execute(stmt, _used(stmt, params))
         return last
 
+    def run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
+        """Run ``include/sql/duckdb/<name>`` on this batch's connection."""
+        return self._run(name, params, **slots)
+
     def _rows(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> list[dict[str, Any]]:
         cur = self._run(name, params, **slots)
         cols = [d[0] for d in cur.description]

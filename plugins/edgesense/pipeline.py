@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from edgesense.metrics import build_datums, pack, pipeline_datums, sort_datums, 
 log = logging.getLogger(__name__)
 
 MAX_WINDOW = timedelta(days=1)
+_REQUESTS_KEY = re.compile(r"requests/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet")
 
 
 class RejectThresholdExceeded(Exception):
@@ -385,6 +387,81 @@ def update_partitions(
             parts |= {tuple(p) for p in plan["partitions"]}
     catalog = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket)
     return {t: catalog.add_partitions(t, parts) for t in ("requests", "minute_metrics")}
+
+
+# -- re-label history -----------------------------------------------------------------------
+
+
+def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: str, *,
+                 hooks: Hooks | None = None) -> dict[str, Any]:  # fmt: skip
+    """Rebuild ``minute_metrics`` for [first_day, last_day] from ``requests`` with the given rules.
+
+    Never touches CloudWatch: datapoints there cannot be changed, only added to.
+    """
+    import shutil
+    from datetime import date
+
+    from edgesense.aws.rules_store import Snapshots
+    from edgesense.relabel import relabel
+
+    hooks = hooks or Hooks.create(settings)
+    client = hooks.s3.get_conn()
+    rules = Snapshots(client, settings.store_bucket).load(rules_key)
+    d0, d1 = date.fromisoformat(first_day), date.fromisoformat(last_day)
+    if d1 < d0 or (d1 - d0).days > 366:
+        raise ValueError(f"bad date range {first_day}..{last_day} (at most a year, first <= last)")
+    summary: dict[str, Any] = {"rules_version": rules.version, "days": {}, "partitions": []}
+    day = d0
+    while day <= d1:
+        work = Path(tempfile.mkdtemp(prefix="edgesense-relabel-", dir=settings.work_dir or None))
+        try:
+            keys = _list_keys(client, settings.store_bucket, f"requests/dt={day.isoformat()}/")
+            files = []
+            for key in keys:
+                # Only keys of our own shape reach the disk, and they keep their Hive folders.
+                if not _REQUESTS_KEY.fullmatch(key):
+                    log.warning("skipping unexpected object s3://%s/%s", settings.store_bucket, key)
+                    continue
+                local = work / "in" / key
+                local.parent.mkdir(parents=True, exist_ok=True)
+                client.download_file(settings.store_bucket, key, str(local))
+                files.append(local)
+            if files:
+                written = relabel(files, rules, work / "out", unmatched=settings.effective_unmatched,
+                                  threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)  # fmt: skip
+                old = set(_list_keys(client, settings.store_bucket, f"minute_metrics/dt={day.isoformat()}/"))
+                for key, local in written.items():
+                    client.upload_file(str(local), settings.store_bucket, key)
+                for stale in sorted(old - set(written)):  # e.g. a batch whose requests all moved away
+                    client.delete_object(Bucket=settings.store_bucket, Key=stale)
+                parts = sorted({tuple(k.split("/")[1:3]) for k in written})
+                summary["partitions"] += [[p[0][3:], p[1][5:]] for p in parts]
+                summary["days"][day.isoformat()] = {
+                    "requests_files": len(files),
+                    "minute_metrics_files": len(written),
+                }
+                log.info("%s: %d requests file(s) -> %d minute_metrics file(s) with rules %s", day, len(files),
+                         len(written), rules.version)  # fmt: skip
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        day += timedelta(days=1)
+    return summary
+
+
+def _list_keys(client, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", ())]
+    return sorted(keys)
+
+
+def add_partitions_for(settings: Settings, table: str, partitions: list[list[str]], *,
+                       hooks: Hooks | None = None) -> dict[str, int]:  # fmt: skip
+    from edgesense.aws.catalog import Catalog
+
+    hooks = hooks or Hooks.create(settings, glue=True)
+    catalog = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket)
+    return catalog.add_partitions(table, [tuple(p) for p in partitions])
 
 
 # -- setup ----------------------------------------------------------------------------------

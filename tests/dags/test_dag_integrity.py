@@ -11,7 +11,7 @@ import pytest
 from helpers import ROOT
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup"}
+APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules"}
 #: The ingest DAG must catch up: each interval's objects are only claimed by that interval's run.
 CATCHUP_ALLOWED = {"edgesense_ingest"}
 
@@ -28,10 +28,10 @@ def dagbag():
 
 def test_the_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"edgesense_ingest", "edgesense_setup"}
+    assert set(dagbag.dag_ids) == {"edgesense_ingest", "edgesense_setup", "edgesense_relabel"}
 
 
-@pytest.mark.parametrize("dag_id", ["edgesense_ingest", "edgesense_setup"])
+@pytest.mark.parametrize("dag_id", ["edgesense_ingest", "edgesense_setup", "edgesense_relabel"])
 def test_every_dag_has_an_owner_retries_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert len(dag.doc_md or "") > 200
@@ -53,6 +53,15 @@ def test_the_ingest_dag_runs_each_minute_over_a_one_minute_data_interval(dagbag)
     timetable = dagbag.dags["edgesense_ingest"].timetable
     assert type(timetable).__name__ == "DeltaDataIntervalTimetable"
     assert timetable.delta.total_seconds() == 60
+
+
+def test_the_relabel_dag_never_publishes_to_cloudwatch_and_says_so(dagbag):
+    dag = dagbag.dags["edgesense_relabel"]
+    assert "CloudWatch is never touched" in dag.doc_md
+    code = (ROOT / "dags" / "edgesense_relabel.py").read_text().split('"""', 2)[2]  # past the docstring
+    assert "publish" not in code
+    assert "cloudwatch" not in code.lower()
+    assert set(dag.params.keys()) == {"first_day", "last_day"}
 
 
 def test_publishing_runs_in_the_cloudwatch_pool_and_the_sensor_reschedules(dagbag):

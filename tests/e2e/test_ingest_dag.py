@@ -465,3 +465,62 @@ def test_the_cardinality_budget_rolls_the_tail_into_other_in_cloudwatch_only(cat
                                                             "Productbrand": 5}  # fmt: skip
     window = (t0 - timedelta(minutes=2), t1 + timedelta(minutes=2))
     assert aws.metric_sum(f"{NS}/pipeline", "PatternsOverBudget", {}, *window) == 2
+
+
+def test_a_rule_changed_in_dynamodb_takes_effect_on_the_next_run(catalog):
+    aws = catalog
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    line = json.dumps({"reqTimeSec": f"{minute.timestamp() + 1:.0f}", "statusCode": "200", "reqHost": HOST,
+                       "reqPath": "/json/checkout/api.js"})  # fmt: skip
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    aws.put_log("logs/rc/ak-1-1-1-ds.gz", gzip.compress((line + "\n").encode() * 10))
+    t1 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    assert_all_succeeded(run_window(t0, t1, prefix="logs/rc/"))
+    aws.ddb.put_item(TableName="es-rules", Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
+                                                 "Rank": {"N": "0"}})  # fmt: skip
+    time.sleep(max(0.0, (t1 - datetime.now(UTC)).total_seconds()) + 0.1)
+    aws.put_log("logs/rc/ak-2-2-2-ds.gz", gzip.compress((line + "\n").encode() * 7))
+    t2 = datetime.now(UTC) + timedelta(seconds=1)
+
+    assert_all_succeeded(run_window(t1, t2, prefix="logs/rc/"))
+
+    dims = {"Host": HOST}
+    assert aws.metric_sum(NS, "Response_2XX", {**dims, "UrlPatternId": "Api"}, minute, t2) == 10
+    assert aws.metric_sum(NS, "Response_2XX", {**dims, "UrlPatternId": "Checkout"}, minute, t2) == 7
+
+
+def test_relabelling_history_rewrites_minute_metrics_and_never_touches_cloudwatch(catalog, tmp_path):
+    from edgesense_relabel import dag_object as relabel
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=200)
+    assert_all_succeeded(run_window(t0, t1))
+    before_api = aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, t1)
+    keys_before = sorted(
+        o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
+    )
+    aws.ddb.put_item(TableName="es-rules", Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
+                                                 "Rank": {"N": "0"}})  # fmt: skip
+    day = f"{event_start:%Y-%m-%d}"
+
+    for _ in range(2):  # twice: the same files
+        assert_all_succeeded(relabel.test(run_conf={"first_day": day, "last_day": day}))
+
+    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    patterns = {r["url_pattern"] for r in mm}
+    assert "Checkout" in patterns
+    assert "Api" not in patterns  # every /json/ path in the generator is /json/checkout/api.js
+    assert sum(r["requests"] for r in mm) == total
+    assert len({r["rules_version"] for r in mm}) == 1
+    keys_after = sorted(
+        o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
+    )
+    assert keys_after == keys_before
+    assert (
+        aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, t1)
+        == before_api
+    )
+    assert (
+        aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Checkout"}, event_start, t1) == 0
+    )

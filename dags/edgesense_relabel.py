@@ -1,0 +1,82 @@
+"""
+### edgesense_relabel: re-label history with the current rules (Airflow DAG)
+
+Trigger by hand with a date range (`first_day`, `last_day`, UTC dates). For every day it
+reads the `requests` Parquet, names every request's URL pattern with the **current**
+rules from DynamoDB (the same RE2 matching, ranks and host scopes as the ingest DAG) and
+rewrites that day's `minute_metrics` Parquet in place, one file per original batch, with
+the new `rules_version`. Glue partitions are refreshed. Running it twice gives the same
+files.
+
+**CloudWatch is never touched.** Datapoints already in CloudWatch cannot be changed or
+deleted, only added to, so re-publishing would double count. Past minutes keep the
+patterns they were published with; Athena (`minute_metrics`) shows the re-labelled view.
+
+Connection: `aws_default`. Settings: `EDGESENSE_*` (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from edgesense.compat import Param, dag, task
+
+DAG_ID = "edgesense_relabel"
+
+default_args = {
+    "owner": "edgesense",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "30"))),
+    "execution_timeout": timedelta(hours=2),
+}
+
+
+def _settings():
+    from edgesense.config import Settings
+
+    return Settings.from_env()
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    params={
+        "first_day": Param(
+            type="string", format="date", description="First day to re-label (UTC, YYYY-MM-DD)"
+        ),
+        "last_day": Param(type="string", format="date", description="Last day, inclusive"),
+    },
+    tags=["edgesense", "rules"],
+    doc_md=__doc__,
+)
+def edgesense_relabel():
+    @task
+    def sync_rules() -> dict:
+        from edgesense.pipeline import sync_rules
+
+        return sync_rules(_settings())
+
+    @task
+    def relabel_minute_metrics(rules: dict, params=None) -> dict:
+        from edgesense.pipeline import relabel_days
+
+        return relabel_days(_settings(), params["first_day"], params["last_day"], rules["key"])
+
+    @task
+    def refresh_partitions(summary: dict) -> dict:
+        from edgesense.pipeline import add_partitions_for
+
+        return add_partitions_for(_settings(), "minute_metrics", summary["partitions"])
+
+    refresh_partitions(relabel_minute_metrics(sync_rules()))
+
+
+dag_object = edgesense_relabel()
+
+if __name__ == "__main__":
+    dag_object.test()
