@@ -78,6 +78,7 @@ class Aggregator:
         temp_dir: str | Path | None = None,
         structured_fields: list[str] | None = None,
         unmatched: str = "Unmatched",
+        unmatched_top: int = 1000,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="edgesense-duckdb-", dir=temp_dir)
         self.con = duckdb.connect(
@@ -92,6 +93,7 @@ class Aggregator:
         )
         self.structured_fields = list(structured_fields or [])
         self.unmatched = unmatched
+        self.unmatched_top = unmatched_top
 
     def close(self) -> None:
         self.con.close()
@@ -172,6 +174,7 @@ class Aggregator:
         self._run("decode_text.sql")
         self._run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
         self._run("minute_metrics.sql")
+        self._run("unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
 
         reasons = self._rows("reject_summary.sql")
         result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
@@ -265,13 +268,13 @@ class Aggregator:
         return self._rows("lines_per_object.sql")
 
     def write_parquet(self, out_dir: Path, batch_id: str) -> dict[str, list[Path]]:
-        """Write ``requests/`` and ``minute_metrics/`` Hive-partitioned by dt and hour.
+        """Write ``requests/``, ``minute_metrics/`` and ``unmatched_paths/``, Hive-partitioned by dt and hour.
 
         File names carry the batch id, so writing the same batch again replaces its files
         instead of adding copies next to them.
         """
         written: dict[str, list[Path]] = {}
-        for table in ("requests", "minute_metrics"):
+        for table in ("requests", "minute_metrics", "unmatched_paths"):
             target = out_dir / table
             rel = self.con.table(sql.check_identifier(table))
             if rel.aggregate("count(*)").fetchall()[0][0] == 0:

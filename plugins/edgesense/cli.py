@@ -164,6 +164,19 @@ def cmd_rules(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         rt.print_rejections(rules, sys.stderr)
         return 0
+    if args.rules_command == "unmatched":
+        import os
+        import tempfile
+
+        bucket = args.bucket or os.environ.get("EDGESENSE_STORE_BUCKET", "edgesense-store")
+        with tempfile.TemporaryDirectory(prefix="edgesense-unmatched-") as tmp:
+            rows = rt.unmatched_report(bucket, args.date, args.top, tmp)
+        print(
+            f"top {len(rows)} unmatched path(s) on {args.date} (s3://{bucket}/unmatched_paths/dt={args.date}/):"
+        )
+        for host, path, n in rows:
+            print(f"  {n:>10,}  {host}  {path}")
+        return 0
     csv_path = args.csv if args.rules_command == "validate" else args.rules
     rules = rt.load_rules(csv_path, None if csv_path else table)
     if args.rules_command == "validate":
@@ -238,7 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     rt_.add_argument("--host")
     rt_.add_argument("--table", help=table_help)
     rt_.add_argument("--unmatched", default="Unmatched")
-    for sp in (ri, re_, rv, rt_):
+    ru = rsub.add_parser(
+        "unmatched", help="the top unmatched paths of a day, to know which rule to write next"
+    )
+    ru.add_argument("--date", required=True, help="UTC day, YYYY-MM-DD")
+    ru.add_argument("--top", type=int, default=50)
+    ru.add_argument("--bucket", help="store bucket (default: $EDGESENSE_STORE_BUCKET or edgesense-store)")
+    ru.add_argument("--table", help=table_help)
+    for sp in (ri, re_, rv, rt_, ru):
         sp.set_defaults(func=cmd_rules, rules=None)
     rt_.add_argument("--rules", help="rules CSV instead of the table")
     return p

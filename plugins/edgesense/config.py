@@ -59,6 +59,9 @@ class Settings:
     budget_window_hours: int = field(
         default=24, metadata={"doc": "Window of traffic volume that ranks patterns for the budget"}
     )
+    unmatched_top: int = field(
+        default=1000, metadata={"doc": "Unmatched paths kept per batch and hour in `unmatched_paths/`"}
+    )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )

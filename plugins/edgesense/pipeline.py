@@ -215,6 +215,7 @@ def _aggregate_one(
             temp_dir=work,
             structured_fields=settings.structured_field_list,
             unmatched=settings.effective_unmatched,
+            unmatched_top=settings.unmatched_top,
         ) as agg:
             result = agg.process([SourceFile(p, k) for p, k in files], rules, batch_id=bid)
             result.files_rejected = missing + result.files_rejected
@@ -386,7 +387,11 @@ def update_partitions(
         if plan is not None:
             parts |= {tuple(p) for p in plan["partitions"]}
     catalog = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket)
-    return {t: catalog.add_partitions(t, parts) for t in ("requests", "minute_metrics")}
+    out = {t: catalog.add_partitions(t, parts) for t in ("requests", "minute_metrics")}
+    unmatched = {tuple(k.split("/")[1:3]) for bid in batch_ids for k in (pub.load_plan(bid) or {}).get("outputs", [])
+                 if k.startswith("unmatched_paths/")}  # fmt: skip
+    out["unmatched_paths"] = catalog.add_partitions("unmatched_paths", [(d[3:], h[5:]) for d, h in unmatched])
+    return out
 
 
 # -- re-label history -----------------------------------------------------------------------

@@ -132,3 +132,35 @@ def csv_text(rules: Iterable[Rule]) -> str:
     buf = io.StringIO()
     to_csv(rules, buf)
     return buf.getvalue()
+
+
+def unmatched_report(bucket: str, day: str, top: int, work_dir: str) -> list[tuple[str, str, int]]:
+    """The day's top unmatched (host, path, requests) from ``unmatched_paths/`` in the store bucket."""
+    import re
+    from pathlib import Path
+
+    import boto3
+    import duckdb
+
+    from edgesense import sql
+
+    s3 = boto3.client("s3")
+    files = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"unmatched_paths/dt={day}/"
+    ):
+        for obj in page.get("Contents", ()):
+            key = obj["Key"]
+            if not re.fullmatch(r"unmatched_paths/dt=[0-9-]{10}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet", key):
+                continue  # only our own keys reach the disk
+            local = Path(work_dir) / key
+            local.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(local))
+            files.append(str(local))
+    if not files:
+        return []
+    return (
+        duckdb.connect()
+        .execute(sql.load("duckdb/unmatched_report.sql"), {"files": files, "top": top})
+        .fetchall()
+    )

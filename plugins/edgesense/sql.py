@@ -21,7 +21,7 @@ _SLOT = re.compile(r"\{\{\s*(ident:)?([a-z_]+)\s*\}\}")
 
 #: Identifiers a statement may be rendered with. Anything else is refused.
 ALLOWED_IDENTIFIERS: frozenset[str] = frozenset(
-    {"requests", "minute_metrics", "raw_lines", "parsed", "rules_snapshot", "latency"}
+    {"requests", "minute_metrics", "unmatched_paths", "raw_lines", "parsed", "rules_snapshot", "latency"}
 )
 
 

@@ -24,7 +24,8 @@ def test_ensure_creates_then_updates_the_tables_and_is_safe_to_repeat(catalog, a
     again = catalog.ensure()
 
     assert again == ["database edgesense_test exists", "updated table edgesense_test.requests",
-                     "updated table edgesense_test.minute_metrics"]  # fmt: skip
+                     "updated table edgesense_test.minute_metrics",
+                     "updated table edgesense_test.unmatched_paths"]  # fmt: skip
     table = aws.glue.get_table(DatabaseName="edgesense_test", Name="requests")["Table"]
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == [n for n, _, _ in TABLES["requests"]]
     assert [k["Name"] for k in table["PartitionKeys"]] == ["dt", "hour"]

@@ -405,7 +405,7 @@ def test_the_setup_dag_is_safe_to_run_twice(catalog):
     assert dag_object.test().state == "success"
     assert aws.ddb.scan(TableName="es-rules", Select="COUNT")["Count"] == 5
     tables = {t["Name"] for t in aws.glue.get_tables(DatabaseName="edgesense_test")["TableList"]}
-    assert tables == {"requests", "minute_metrics"}
+    assert tables == {"requests", "minute_metrics", "unmatched_paths"}
 
 
 def test_reprocess_rebuilds_parquet_in_place_and_never_resends_to_cloudwatch(catalog, tmp_path):

@@ -96,3 +96,38 @@ def test_validate_names_every_problem_and_test_explains_the_winner(aws, tmp_path
     assert "also matches: Product" in tested.stdout
     none = cli("test", "/nothing/here", "--rules", "r.csv", cwd=tmp_path)
     assert "winner: Unmatched (no rule matches)" in none.stdout
+
+
+def test_the_unmatched_report_lists_the_paths_no_rule_named(aws, airflow_db, tmp_path, monkeypatch):
+    import gzip
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from edgesense_ingest import dag_object
+    from edgesense_setup import dag_object as setup
+
+    monkeypatch.setenv("EDGESENSE_RETRY_DELAY_SECONDS", "0")
+    assert setup.test().state == "success"
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    paths = {"/search/shoes": 30, "/search/hats": 12, "/json/x": 50, "/about": 3}
+    lines = [json.dumps({"reqTimeSec": f"{minute.timestamp() + 1:.0f}", "statusCode": "200",
+                         "reqHost": "www.example.abc", "reqPath": p}) for p, n in paths.items() for _ in range(n)]  # fmt: skip
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    aws.put_log("logs/u/ak-1-1-1-ds.gz", gzip.compress("\n".join(lines).encode()))
+    t1 = datetime.now(UTC) + timedelta(seconds=1)
+    conf = {
+        "window_start": t0.isoformat(),
+        "window_end": t1.isoformat(),
+        "prefix": "logs/u/",
+        "reprocess": False,
+    }
+    assert dag_object.test(run_conf=conf).state == "success"
+
+    out = cli("unmatched", "--date", f"{minute:%Y-%m-%d}", "--bucket", "es-store", cwd=tmp_path)
+
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    assert rows == [["30", "www.example.abc", "/search/shoes"], ["12", "www.example.abc", "/search/hats"],
+                    ["3", "www.example.abc", "/about"]]  # fmt: skip
+    parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName="unmatched_paths")["Partitions"]
+    assert [p["Values"] for p in parts] == [[f"{minute:%Y-%m-%d}", f"{minute:%H}"]]

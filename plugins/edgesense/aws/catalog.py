@@ -64,6 +64,12 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("rules_version", "string", ""),
         ("batch_id", "string", ""),
     ],
+    "unmatched_paths": [
+        ("host", "string", ""),
+        ("path", "string", "percent-decoded path no rule matched"),
+        ("requests", "bigint", "requests in this batch (top N per hour and batch)"),
+        ("batch_id", "string", ""),
+    ],
 }
 
 _PARQUET_SD = {
