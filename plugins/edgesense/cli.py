@@ -177,6 +177,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
         for host, path, n in rows:
             print(f"  {n:>10,}  {host}  {path}")
         return 0
+    if args.rules_command in ("dry-run", "cost"):
+        return _rules_on_history(args, rt, table)
     csv_path = args.csv if args.rules_command == "validate" else args.rules
     rules = rt.load_rules(csv_path, None if csv_path else table)
     if args.rules_command == "validate":
@@ -196,6 +198,79 @@ def cmd_rules(args: argparse.Namespace) -> int:
             print(f"  also matches: {other}")
         return 0
     raise AssertionError(args.rules_command)
+
+
+def _rules_on_history(args: argparse.Namespace, rt, table: str) -> int:
+    """dry-run and cost: evaluate rule sets against local log files or a day of requests Parquet."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from edgesense.relabel import History
+
+    unmatched = args.unmatched
+    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
+        if args.files:
+            history = History.from_logs([Path(f) for f in args.files], unmatched=unmatched)
+            source = f"{len(args.files)} file(s)"
+        else:
+            day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
+            bucket = args.bucket or os.environ.get("EDGESENSE_STORE_BUCKET", "edgesense-store")
+            files = rt.download_requests(bucket, day, tmp)
+            if not files:
+                print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
+                return 2
+            history = History.from_parquet(files, unmatched=unmatched)
+            source = f"s3://{bucket}/requests/dt={day}/"
+        try:
+            if args.rules_command == "cost":
+                rules = rt.load_rules(args.rules, None if args.rules else table)
+                per_metric = rt.series_count(history.counts(rules), shape=args.shape, budget=args.budget)
+                total = sum(per_metric.values()) + len(_pipeline_metrics())
+                print(
+                    f"CloudWatch series for {source} with rules {rules.version} ({len(rules.active)} enabled):"
+                )
+                for name, n in per_metric.items():
+                    print(f"  {name:<20}{n:>8}")
+                print(f"  {'pipeline metrics':<20}{len(_pipeline_metrics()):>8}")
+                print(
+                    f"  {'total':<20}{total:>8}  ~ ${total * args.price:,.2f} per month at ${args.price}/series"
+                )
+                return 0
+            current = rt.load_rules(args.current, None if args.current else table)
+            new = rt.load_rules(args.rules, None)
+            before = _by_pattern(history.counts(current))
+            after = _by_pattern(history.counts(new))
+            print(f"dry-run over {sum(before.values()):,} request(s) from {source}:")
+            print(f"  current rules {current.version} ({len(current.active)} enabled) -> new rules {new.version} "
+                  f"({len(new.active)} enabled)")  # fmt: skip
+            print(f"  {'pattern':<24}{'before':>10}{'after':>10}{'change':>10}")
+            for p in sorted(
+                set(before) | set(after), key=lambda p: (-abs(after.get(p, 0) - before.get(p, 0)), p)
+            ):
+                b, a = before.get(p, 0), after.get(p, 0)
+                print(f"  {p:<24}{b:>10,}{a:>10,}{a - b:>+10,}")
+            for label, rules in (("before", current), ("after", new)):
+                print(f"  top unmatched paths {label}:")
+                for host, path, n in history.top_unmatched(rules, args.top):
+                    print(f"    {n:>8,}  {host}  {path}")
+            rt.print_rejections(new)
+            return 0
+        finally:
+            history.close()
+
+
+def _by_pattern(counts) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for _, pattern, _, n in counts:
+        out[pattern] = out.get(pattern, 0) + n
+    return out
+
+
+def _pipeline_metrics() -> dict[str, str]:
+    from edgesense.metrics import PIPELINE_METRICS
+
+    return PIPELINE_METRICS
 
 
 def _default_table() -> str:
@@ -258,6 +333,25 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--top", type=int, default=50)
     ru.add_argument("--bucket", help="store bucket (default: $EDGESENSE_STORE_BUCKET or edgesense-store)")
     ru.add_argument("--table", help=table_help)
+    rd = rsub.add_parser(
+        "dry-run", help="counts per pattern with the current and a new rule set, and the difference"
+    )
+    rd.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rd.add_argument("--rules", required=True, help="the new rules CSV")
+    rd.add_argument("--current", help="current rules CSV (default: the table)")
+    rc = rsub.add_parser("cost", help="CloudWatch series the rules produce, and their monthly cost")
+    rc.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rc.add_argument("--rules", help="rules CSV instead of the table")
+    rc.add_argument("--price", type=float, default=0.30, help="USD per series per month (first tier)")
+    rc.add_argument("--shape", choices=("default", "original"), default="default")
+    rc.add_argument("--budget", type=int, default=0, help="max UrlPatternId values per host (0 = none)")
+    for sp in (rd, rc):
+        sp.add_argument("--date", help="UTC day of requests Parquet to use (default: today)")
+        sp.add_argument("--bucket", help="store bucket (default: $EDGESENSE_STORE_BUCKET or edgesense-store)")
+        sp.add_argument("--table", help=table_help)
+        sp.add_argument("--unmatched", default="Unmatched")
+        sp.add_argument("--top", type=int, default=10)
+        sp.set_defaults(func=cmd_rules)
     for sp in (ri, re_, rv, rt_, ru):
         sp.set_defaults(func=cmd_rules, rules=None)
     rt_.add_argument("--rules", help="rules CSV instead of the table")

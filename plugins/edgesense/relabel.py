@@ -37,3 +37,40 @@ def relabel(files: list[Path], rules: RuleSet, out_dir: Path, *, unmatched: str,
         )
         written[key] = f
     return written
+
+
+class History:
+    """Requests (from Parquet or from local log files) to evaluate rule sets against."""
+
+    def __init__(self, *, unmatched: str, threads: int = 2, memory_limit: str = "1GB") -> None:
+        self.agg = Aggregator(threads=threads, memory_limit=memory_limit, unmatched=unmatched)
+        self.unmatched = unmatched
+
+    @classmethod
+    def from_parquet(cls, files: list[Path], **kw) -> History:
+        h = cls(**kw)
+        h.agg.run("relabel_load.sql", {"files": [str(f) for f in files]})
+        return h
+
+    @classmethod
+    def from_logs(cls, files: list[Path], **kw) -> History:
+        from edgesense.aggregate import SourceFile
+
+        h = cls(**kw)
+        h.agg.process([SourceFile(f, str(f)) for f in files], RuleSet(()))
+        h.agg.run("history_from_stage.sql")
+        return h
+
+    def counts(self, rules: RuleSet) -> list[tuple[str, str, int, int]]:
+        """(host, pattern, status, requests) under ``rules``."""
+        self.agg.run("relabel_patterns.sql", {"unmatched": self.unmatched, **rules.params()},
+                     rule_count=len(rules.active))  # fmt: skip
+        return self.agg.run("relabel_counts.sql").fetchall()
+
+    def top_unmatched(self, rules: RuleSet, top: int) -> list[tuple[str, str, int]]:
+        self.agg.run("relabel_patterns.sql", {"unmatched": self.unmatched, **rules.params()},
+                     rule_count=len(rules.active))  # fmt: skip
+        return self.agg.run("relabel_unmatched.sql", {"unmatched": self.unmatched, "top": top}).fetchall()
+
+    def close(self) -> None:
+        self.agg.close()

@@ -164,3 +164,53 @@ def unmatched_report(bucket: str, day: str, top: int, work_dir: str) -> list[tup
         .execute(sql.load("duckdb/unmatched_report.sql"), {"files": files, "top": top})
         .fetchall()
     )
+
+
+def series_count(
+    counts: Iterable[tuple[str, str, int, int]], *, shape: str = "default", budget: int = 0
+) -> dict[str, int]:
+    """CloudWatch series (each a billed custom metric) these counts would produce, per metric."""
+    from collections import defaultdict
+
+    from edgesense.budget import OTHER
+    from edgesense.metrics import FAMILIES
+
+    rows = list(counts)
+    if budget > 0:
+        volume: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for host, pattern, _, n in rows:
+            volume[host][pattern] += n
+        keep = {
+            h: {p for p, _ in sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))[:budget]}
+            for h, v in volume.items()
+        }
+        rows = [(h, p if p in keep[h] else OTHER, s, n) for h, p, s, n in rows]
+    series: dict[str, set] = defaultdict(set)
+    for host, pattern, status, _ in rows:
+        series["ResponseCountTotal"].add((host, status))
+        for name, _, lo, hi in FAMILIES:
+            if lo <= status <= hi:
+                series[name].add((host, pattern))
+        if shape != "original":
+            for name in ("BytesSent", "CacheHits", "TurnAroundTime"):
+                series[name].add(host)
+    return {name: len(v) for name, v in sorted(series.items())}
+
+
+def download_requests(bucket: str, day: str, work_dir: str) -> list[Any]:
+    """A day's ``requests/`` Parquet from the store bucket, keeping its Hive folders."""
+    import re
+    from pathlib import Path
+
+    import boto3
+
+    s3 = boto3.client("s3")
+    files = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"requests/dt={day}/"):
+        for obj in page.get("Contents", ()):
+            if re.fullmatch(r"requests/dt=[0-9-]{10}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet", obj["Key"]):
+                local = Path(work_dir) / obj["Key"]
+                local.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, obj["Key"], str(local))
+                files.append(local)
+    return files

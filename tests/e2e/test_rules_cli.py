@@ -131,3 +131,13 @@ def test_the_unmatched_report_lists_the_paths_no_rule_named(aws, airflow_db, tmp
                     ["3", "www.example.abc", "/about"]]  # fmt: skip
     parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName="unmatched_paths")["Partitions"]
     assert [p["Values"] for p in parts] == [[f"{minute:%Y-%m-%d}", f"{minute:%H}"]]
+
+    # dry-run over the day's requests Parquet: the table's rules against a new CSV.
+    (tmp_path / "new.csv").write_text("Id,Regex,Rank\nSearch,^/search/,1\nApi,/json/(.*),5\n")
+    dry = cli(
+        "dry-run", "--date", f"{minute:%Y-%m-%d}", "--bucket", "es-store", "--rules", "new.csv", cwd=tmp_path
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "dry-run over 95 request(s) from s3://es-store/requests/" in dry.stdout
+    assert "  Search                           0        42       +42" in dry.stdout
+    assert "  Unmatched                       45         3       -42" in dry.stdout

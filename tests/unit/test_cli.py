@@ -79,3 +79,41 @@ def test_the_cli_starts_without_importing_airflow_or_aws():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert res.stdout.strip() == "False False"
+
+
+def test_rules_dry_run_shows_what_each_pattern_gains_or_loses_on_local_files(tmp_path):
+    run("generate", "--out", "logs", "--minutes", "1", "--lines-per-minute", "1000", cwd=tmp_path)
+    files = sorted(str(p) for p in (tmp_path / "logs").rglob("*.gz"))
+    (tmp_path / "cur.csv").write_text("Id,Regex,Rank\nProduct,(.*)_product_(.*),3\nApi,/json/(.*),5\n")
+    (tmp_path / "new.csv").write_text("Id,Regex,Rank\nProduct,(.*)_product_(.*),3\nCheckout,/checkout/,1\n")
+
+    out = subprocess.run([str(EXE), "rules", "dry-run", *files, "--current", "cur.csv", "--rules", "new.csv"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    assert out.returncode == 0, out.stderr
+    table = {
+        line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[3:8] if line.startswith("  ")
+    }
+    api_before = int(table["Api"][0].replace(",", ""))
+    assert api_before > 0
+    assert table["Api"][1:] == ["0", f"{-api_before:+,}"]
+    assert table["Checkout"] == ["0", f"{api_before:,}", f"{api_before:+,}"]
+    assert "top unmatched paths before:" in out.stdout
+    assert "/test_index_c123456.html" in out.stdout
+
+
+def test_rules_cost_counts_series_per_metric_and_prices_them(tmp_path):
+    run("generate", "--out", "logs", "--minutes", "1", "--lines-per-minute", "1000", cwd=tmp_path)
+    files = sorted(str(p) for p in (tmp_path / "logs").rglob("*.gz"))
+    (tmp_path / "r.csv").write_text("Id,Regex,Rank\nProduct,(.*)_product_(.*),3\nApi,/json/(.*),5\n")
+
+    out = subprocess.run([str(EXE), "rules", "cost", *files, "--rules", "r.csv", "--price", "0.5"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    assert out.returncode == 0, out.stderr
+    counts = {p[0]: int(p[1]) for p in (line.split() for line in out.stdout.splitlines()[1:]) if len(p) == 2}
+    assert counts["ResponseCountTotal"] == 6  # one host x six statuses
+    assert counts["Response_2XX"] == 3  # Product, Api, Unmatched
+    assert counts["BytesSent"] == 1
+    total = int(out.stdout.split("total")[1].split()[0])
+    assert f"${total * 0.5:,.2f} per month" in out.stdout
