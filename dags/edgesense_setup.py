@@ -5,8 +5,8 @@ Trigger by hand once per environment (like the original's Init function); runnin
 again is safe.
 
 * **ensure_catalog** creates the Glue database (`EDGESENSE_GLUE_DATABASE`) and the Parquet
-  tables `requests` and `minute_metrics`, partitioned by `dt`/`hour`, or updates them to
-  the current schema if they exist.
+  tables `requests`, `minute_metrics` and `unmatched_paths`, partitioned by `dt`/`hour`,
+  or updates them to the current schema if they exist.
 * **seed_rules** writes the original's five sample URL-pattern rules into the DynamoDB
   rules table (`EDGESENSE_RULES_TABLE`) **only if the table is empty**. Turn it off with
   the `seed_rules` param.
