@@ -12,9 +12,10 @@ Every minute, for the data interval `[start, end)`:
    the folders the key layout allows. The claim is frozen into a batch manifest, so each
    object is processed by exactly one batch. An interval with no objects skips the rest.
 3. **aggregate_batch** parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured,
-   detected per object), names URL patterns, writes `requests/` and `minute_metrics/`
-   Parquet (Hive partitions `dt`/`hour` by **event time**), samples rejected lines to
-   `rejects/`, quarantines corrupt objects and freezes the CloudWatch datums into a plan.
+   detected per object), names URL patterns, writes `requests/`, `minute_metrics/` and
+   `unmatched_paths/` Parquet (Hive partitions `dt`/`hour` by **event time**), samples
+   rejected lines to `rejects/`, quarantines corrupt objects and freezes the CloudWatch
+   datums into a plan (patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
    It fails, naming files and reasons, only if the reject ratio passes
    `EDGESENSE_REJECT_THRESHOLD`.
 4. **publish_metrics** (pool `edgesense_cloudwatch`: create it once with
