@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit e2e airflow moto-start moto-stop lock clean
+.PHONY: demo test lint unit e2e airflow mwaa-bundle lock clean
+MWAA_AIRFLOW ?= 3.3.1
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ e2e: $(STAMP)
 ## airflow: `airflow standalone` on moto with everything configured (UI on :8080)
 airflow: $(STAMP)
 	$(BIN)/python scripts/airflow_local.py
+
+## mwaa-bundle: dist/mwaa/ (dags/, plugins.zip, requirements.txt, startup.sh) for MWAA_AIRFLOW
+mwaa-bundle: $(STAMP)
+	$(BIN)/python scripts/mwaa_bundle.py --airflow $(MWAA_AIRFLOW) --out dist/mwaa
 
 ## lock: regenerate constraints.txt from a fresh resolve
 lock:
