@@ -29,6 +29,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins tests scripts
 	$(BIN)/ruff format --check dags plugins tests scripts
+	$(BIN)/cfn-lint deploy/cloudformation/edgesense.yaml
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/dags
