@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
+from edgesense import dag_helpers
 from edgesense.compat import (
     AirflowFailException,
     AirflowSkipException,
@@ -54,13 +55,9 @@ CLOUDWATCH_POOL = "edgesense_cloudwatch"
 # interval's run, so after an outage the scheduler must run every interval it missed.
 START_DATE = datetime.fromisoformat(os.environ.get("EDGESENSE_START_DATE", "2026-11-01T00:00:00+00:00"))
 
-default_args = {
-    "owner": "edgesense",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "30"))),
-    "retry_exponential_backoff": True,
-    "execution_timeout": timedelta(minutes=10),
-}
+default_args = dag_helpers.default_args(
+    3, 30, retry_exponential_backoff=True, execution_timeout=timedelta(minutes=10)
+)
 
 params = {
     "window_start": Param(
@@ -80,12 +77,6 @@ params = {
         description="Rebuild Parquet for batches already aggregated. CloudWatch is never re-sent.",
     ),
 }  # fmt: skip
-
-
-def _settings():
-    from edgesense.config import Settings
-
-    return Settings.from_env()
 
 
 @dag(
@@ -108,14 +99,14 @@ def edgesense_ingest():
     def sync_rules() -> dict:
         from edgesense.pipeline import sync_rules
 
-        return sync_rules(_settings())
+        return sync_rules(dag_helpers.settings())
 
     @task.sensor(task_id="wait_for_batch", poke_interval=15, timeout=timedelta(minutes=15), mode="reschedule")
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
         from edgesense.pipeline import claim_batches, resolve_interval
 
         interval = resolve_interval(params, data_interval_start, data_interval_end)
-        claimed = claim_batches(_settings(), interval, prefix=(params or {}).get("prefix"))
+        claimed = claim_batches(dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"))
         return PokeReturnValue(is_done=claimed is not None, xcom_value=claimed)
 
     @task
@@ -126,7 +117,7 @@ def edgesense_ingest():
             raise AirflowSkipException(f"no objects arrived in {claimed['interval']}")
         try:
             summaries = aggregate_batches(
-                _settings(), claimed["batches"], rules["key"],
+                dag_helpers.settings(), claimed["batches"], rules["key"],
                 reprocess=bool((params or {}).get("reprocess")), rules_fallback=rules["fallback"],
             )  # fmt: skip
         except RejectThresholdExceeded as exc:
@@ -137,13 +128,13 @@ def edgesense_ingest():
     def publish_metrics(aggregated: dict) -> dict:
         from edgesense.pipeline import publish_batches
 
-        return publish_batches(_settings(), aggregated["batches"])
+        return publish_batches(dag_helpers.settings(), aggregated["batches"])
 
     @task
     def add_partitions(aggregated: dict) -> dict:
         from edgesense.pipeline import update_partitions
 
-        return update_partitions(_settings(), aggregated["batches"])
+        return update_partitions(dag_helpers.settings(), aggregated["batches"])
 
     rules = sync_rules()
     claimed = wait_for_batch()

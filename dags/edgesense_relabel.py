@@ -17,25 +17,14 @@ Connection: `aws_default`. Settings: `EDGESENSE_*` (see the README).
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
+from edgesense import dag_helpers
 from edgesense.compat import Param, dag, task
 
 DAG_ID = "edgesense_relabel"
 
-default_args = {
-    "owner": "edgesense",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "30"))),
-    "execution_timeout": timedelta(hours=2),
-}
-
-
-def _settings():
-    from edgesense.config import Settings
-
-    return Settings.from_env()
+default_args = dag_helpers.default_args(2, 30, execution_timeout=timedelta(hours=2))
 
 
 @dag(
@@ -59,19 +48,19 @@ def edgesense_relabel():
     def sync_rules() -> dict:
         from edgesense.pipeline import sync_rules
 
-        return sync_rules(_settings())
+        return sync_rules(dag_helpers.settings())
 
     @task
     def relabel_minute_metrics(rules: dict, params=None) -> dict:
         from edgesense.pipeline import relabel_days
 
-        return relabel_days(_settings(), params["first_day"], params["last_day"], rules["key"])
+        return relabel_days(dag_helpers.settings(), params["first_day"], params["last_day"], rules["key"])
 
     @task
     def refresh_partitions(summary: dict) -> dict:
         from edgesense.pipeline import add_partitions_for
 
-        return add_partitions_for(_settings(), "minute_metrics", summary["partitions"])
+        return add_partitions_for(dag_helpers.settings(), "minute_metrics", summary["partitions"])
 
     refresh_partitions(relabel_minute_metrics(sync_rules()))
 

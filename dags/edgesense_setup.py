@@ -17,24 +17,14 @@ locally); this DAG does not create them. Connection: `aws_default`.
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from edgesense import dag_helpers
 from edgesense.compat import Param, dag, task
 
 DAG_ID = "edgesense_setup"
 
-default_args = {
-    "owner": "edgesense",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", "20"))),
-}
-
-
-def _settings():
-    from edgesense.config import Settings
-
-    return Settings.from_env()
+default_args = dag_helpers.default_args(2, 20)
 
 
 @dag(
@@ -50,24 +40,17 @@ def _settings():
 def edgesense_setup():
     @task
     def ensure_catalog() -> list[str]:
-        from edgesense.aws.catalog import Catalog
-        from edgesense.pipeline import Hooks
+        from edgesense.pipeline import ensure_catalog
 
-        settings = _settings()
-        hooks = Hooks.create(settings, glue=True)
-        return Catalog(
-            hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket
-        ).ensure()
+        return ensure_catalog(dag_helpers.settings())
 
     @task
     def seed_rules(params=None) -> int:
-        from edgesense.aws.rules_store import RulesStore
-        from edgesense.pipeline import Hooks
+        from edgesense.pipeline import seed_rules
 
         if not (params or {}).get("seed_rules", True):
             return 0
-        settings = _settings()
-        return RulesStore(Hooks.create(settings, dynamodb=True).dynamodb, settings.rules_table).seed_samples()
+        return seed_rules(dag_helpers.settings())
 
     ensure_catalog()
     seed_rules()

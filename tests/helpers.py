@@ -25,3 +25,27 @@ def migrate_airflow_db() -> None:
 
 # Names of the resources the end-to-end tests create in moto.
 INGEST, STORE, TABLE = "es-ingest", "es-store", "es-rules"
+
+
+def load_cfn(text: str) -> dict:
+    """A CloudFormation template, short tags included: ``!Sub x`` -> ``{"Fn::Sub": x}``."""
+    import yaml
+
+    class CfnLoader(yaml.SafeLoader):
+        pass
+
+    def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix in ("Ref", "Condition"):
+            return {suffix: value}
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{suffix}": value}
+
+    CfnLoader.add_multi_constructor("!", construct)
+    return yaml.load(text, Loader=CfnLoader)

@@ -105,20 +105,15 @@ class Aggregator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(
-        self, name: str, params: dict[str, Any] | None = None, **slots: Any
-    ) -> duckdb.DuckDBPyConnection:
+    def run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
+        """Run ``include/sql/duckdb/<name>`` on this batch's connection; return the last cursor."""
         last = self.con
         for stmt in sql.statements(f"duckdb/{name}", **slots):
             last = self.con.execute(stmt, _used(stmt, params))
         return last
 
-    def run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
-        """Run ``include/sql/duckdb/<name>`` on this batch's connection."""
-        return self._run(name, params, **slots)
-
     def _rows(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> list[dict[str, Any]]:
-        cur = self._run(name, params, **slots)
+        cur = self.run(name, params, **slots)
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
@@ -129,9 +124,9 @@ class Aggregator:
         result = BatchResult(rules_version=rules.version)
         result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
         self._scanned = False
-        self._run("create_objects.sql")
-        self._run("create_raw_lines.sql")
-        self._run("create_parsed.sql")
+        self.run("create_objects.sql")
+        self.run("create_raw_lines.sql")
+        self.run("create_parsed.sql")
 
         groups: dict[bool, list[SourceFile]] = {True: [], False: []}
         for f in files:
@@ -143,7 +138,7 @@ class Aggregator:
             if sniffed.format == "ds2_structured" and not self.structured_fields:
                 result.files_rejected.append({"key": f.key, "reason": "structured log but no field order"})
                 continue
-            self._run(
+            self.run(
                 "objects_insert.sql",
                 {
                     "local_file": str(f.path),
@@ -158,23 +153,23 @@ class Aggregator:
             good = self._read_group(members, compressed, result)
             for f in members:
                 if f not in good:
-                    self._run("objects_drop.sql", {"local_file": str(f.path)})
+                    self.run("objects_drop.sql", {"local_file": str(f.path)})
         result.formats = {r["format"]: r["n"] for r in self._rows("objects_summary.sql")}
         result.files_processed = sum(result.formats.values())
 
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
-            self._run("add_encoding_rejects.sql")
-        self._run("parse_macros.sql")
-        self._run("parse_ds2_json.sql")
-        self._run("parse_ds1_raw.sql")
-        self._run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
-        self._run("normalize.sql")
+            self.run("add_encoding_rejects.sql")
+        self.run("parse_macros.sql")
+        self.run("parse_ds2_json.sql")
+        self.run("parse_ds1_raw.sql")
+        self.run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
+        self.run("normalize.sql")
         params = {"unmatched": self.unmatched, **rules.params()}
-        self._run("match_patterns.sql", params, rule_count=len(rules.active))
-        self._run("decode_text.sql")
-        self._run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
-        self._run("minute_metrics.sql")
-        self._run("unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
+        self.run("match_patterns.sql", params, rule_count=len(rules.active))
+        self.run("decode_text.sql")
+        self.run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
+        self.run("minute_metrics.sql")
+        self.run("unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
 
         reasons = self._rows("reject_summary.sql")
         result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
@@ -196,27 +191,30 @@ class Aggregator:
             log.warning(
                 "scan of %d files failed; probing each file to isolate the corrupt ones", len(members)
             )
-        good, salvaged = [], []
+        intact: list[SourceFile] = []
+        kept: list[SourceFile] = []  # corrupt objects whose complete lines were salvaged
+        salvaged: list[SourceFile] = []  # ... and their plain copies, which are what gets read
         for f in members:
             try:
-                self._run(
+                self.run(
                     "probe_file.sql",
                     {"file": str(f.path), "delim": LINE_DELIMITER, "compression": compression,
                      "max_line_size": MAX_LINE_BYTES},
                 ).fetchall()  # fmt: skip
-                good.append(f)
+                intact.append(f)
                 continue
             except duckdb.Error as exc:
                 reason = str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")
             if compressed and (rescued := self._salvage(f, result)) is not None:
+                kept.append(f)
                 salvaged.append(rescued)
                 continue
             result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
-        if good:
-            self._read(good, compression)
+        if intact:
+            self._read(intact, compression)
         if salvaged:
             self._read(salvaged, "none")
-        return good + [f for f in members if any(s.key == f.key for s in salvaged)]
+        return intact + kept
 
     def _salvage(self, f: SourceFile, result: BatchResult) -> SourceFile | None:
         """Keep the complete lines before the damage in a corrupt gzip object."""
@@ -224,9 +222,9 @@ class Aggregator:
         s = salvage_gzip(f.path, target)
         if s.lines == 0 and not s.partial_tail:
             return None
-        self._run("objects_relink.sql", {"new": str(target), "old": str(f.path)})
+        self.run("objects_relink.sql", {"new": str(target), "old": str(f.path)})
         if s.partial_tail:
-            self._run(
+            self.run(
                 "add_unreadable_line.sql",
                 {"line": s.partial_tail.decode("utf-8", "replace"), "local_file": str(target),
                  "reason": "incomplete line at the end of a corrupt gzip stream"},
@@ -238,7 +236,7 @@ class Aggregator:
 
     def _read(self, members: list[SourceFile], compression: str) -> None:
         self._scanned = True
-        self._run(
+        self.run(
             "read_lines.sql",
             {"files": [str(f.path) for f in members], "delim": LINE_DELIMITER,
              "compression": compression, "max_line_size": MAX_LINE_BYTES},
@@ -260,12 +258,6 @@ class Aggregator:
 
     def rejects_by_object(self, limit: int = 10) -> list[dict[str, Any]]:
         return self._rows("reject_by_object.sql", {"limit": limit})
-
-    def partitions(self) -> list[tuple[str, str]]:
-        return [(r["dt"], r["hour"]) for r in self._rows("partitions.sql")]
-
-    def lines_per_object(self) -> list[dict[str, Any]]:
-        return self._rows("lines_per_object.sql")
 
     def write_parquet(self, out_dir: Path, batch_id: str) -> dict[str, list[Path]]:
         """Write ``requests/``, ``minute_metrics/`` and ``unmatched_paths/``, Hive-partitioned by dt and hour.

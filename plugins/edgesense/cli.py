@@ -216,7 +216,7 @@ def _rules_on_history(args: argparse.Namespace, rt, table: str) -> int:
         else:
             day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
             bucket = args.bucket or os.environ.get("EDGESENSE_STORE_BUCKET", "edgesense-store")
-            files = rt.download_requests(bucket, day, tmp)
+            files = rt.download_day(bucket, "requests", day, tmp)
             if not files:
                 print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
                 return 2
@@ -225,7 +225,9 @@ def _rules_on_history(args: argparse.Namespace, rt, table: str) -> int:
         try:
             if args.rules_command == "cost":
                 rules = rt.load_rules(args.rules, None if args.rules else table)
-                per_metric = rt.series_count(history.counts(rules), shape=args.shape, budget=args.budget)
+                per_metric = rt.series_count(
+                    history.label(rules).counts(), shape=args.shape, budget=args.budget
+                )
                 total = sum(per_metric.values()) + len(_pipeline_metrics())
                 print(
                     f"CloudWatch series for {source} with rules {rules.version} ({len(rules.active)} enabled):"
@@ -239,8 +241,8 @@ def _rules_on_history(args: argparse.Namespace, rt, table: str) -> int:
                 return 0
             current = rt.load_rules(args.current, None if args.current else table)
             new = rt.load_rules(args.rules, None)
-            before = _by_pattern(history.counts(current))
-            after = _by_pattern(history.counts(new))
+            before, top_before = _by_pattern(history.label(current).counts()), history.top_unmatched(args.top)
+            after, top_after = _by_pattern(history.label(new).counts()), history.top_unmatched(args.top)
             print(f"dry-run over {sum(before.values()):,} request(s) from {source}:")
             print(f"  current rules {current.version} ({len(current.active)} enabled) -> new rules {new.version} "
                   f"({len(new.active)} enabled)")  # fmt: skip
@@ -250,9 +252,9 @@ def _rules_on_history(args: argparse.Namespace, rt, table: str) -> int:
             ):
                 b, a = before.get(p, 0), after.get(p, 0)
                 print(f"  {p:<24}{b:>10,}{a:>10,}{a - b:>+10,}")
-            for label, rules in (("before", current), ("after", new)):
+            for label, top in (("before", top_before), ("after", top_after)):
                 print(f"  top unmatched paths {label}:")
-                for host, path, n in history.top_unmatched(rules, args.top):
+                for host, path, n in top:
                     print(f"    {n:>8,}  {host}  {path}")
             rt.print_rejections(new)
             return 0

@@ -13,25 +13,18 @@ try:  # Airflow 3.x: the Task SDK
         PokeReturnValue,
         chain,
         dag,
-        get_current_context,
         task,
     )
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-    AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
     from airflow.decorators import dag, task  # type: ignore[no-redef]
     from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
     from airflow.models.baseoperator import chain  # type: ignore[no-redef]
     from airflow.models.param import Param  # type: ignore[no-redef]
-    from airflow.operators.python import get_current_context  # type: ignore[no-redef]
     from airflow.sensors.base import PokeReturnValue  # type: ignore[no-redef]
     from airflow.timetables.interval import DeltaDataIntervalTimetable  # type: ignore[no-redef]
 
-    AIRFLOW_V3 = False
-
 __all__ = [
-    "AIRFLOW_V3",
     "AirflowFailException",
     "AirflowSkipException",
     "DeltaDataIntervalTimetable",
@@ -39,6 +32,5 @@ __all__ = [
     "PokeReturnValue",
     "chain",
     "dag",
-    "get_current_context",
     "task",
 ]

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 Format = Literal["ds2_json", "ds1_raw", "ds2_structured"]
-FORMATS: tuple[Format, ...] = ("ds2_json", "ds1_raw", "ds2_structured")
 GZIP_MAGIC = b"\x1f\x8b"
 
 #: Field order of Akamai's documented sample line (log-formats reference, sample A and C).

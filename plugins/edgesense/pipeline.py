@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,6 @@ from edgesense.metrics import build_datums, pack, pipeline_datums, sort_datums, 
 log = logging.getLogger(__name__)
 
 MAX_WINDOW = timedelta(days=1)
-_REQUESTS_KEY = re.compile(r"requests/dt=\d{4}-\d{2}-\d{2}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet")
 
 
 class RejectThresholdExceeded(Exception):
@@ -88,12 +86,7 @@ def resolve_interval(params: dict[str, Any] | None, start: datetime | None, end:
         return interval
     if start is None or end is None:
         raise ValueError("no data interval and no window params")
-    return Interval(_stdlib_utc(start), _stdlib_utc(end))
-
-
-def _stdlib_utc(t: datetime) -> datetime:
-    """Airflow hands out pendulum DateTimes, which refuse to compare with stdlib ones."""
-    return datetime.fromtimestamp(t.timestamp(), UTC)
+    return Interval(start, end)
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -108,7 +101,7 @@ def sync_rules(settings: Settings, hooks: Hooks | None = None) -> dict[str, Any]
     hooks = hooks or Hooks.create(settings, dynamodb=True)
     snaps = Snapshots(hooks.s3.get_conn(), settings.store_bucket)
     try:
-        rules = RulesStore(hooks.dynamodb, settings.rules_table).read()
+        rules = RulesStore.from_hook(hooks.dynamodb, settings.rules_table).read()
     except (BotoCoreError, ClientError) as exc:
         last = snaps.latest()
         if last is None:
@@ -233,11 +226,10 @@ def _aggregate_one(
                     bad["quarantined_to"] = source.quarantine(bad["key"], bad["reason"])
                 log.warning("object %s rejected: %s", bad["key"], bad["reason"])
             written = _upload_parquet(settings, client, bid, agg, work / "out", old_plan)
-            partitions = agg.partitions()
             minute_rows = agg.minute_metrics()
             latency_rows = agg.latency_distribution()
-        plan = _make_plan(settings, bid, manifest, result, minute_rows, latency_rows, partitions, written,
-                          rules_fallback, client)  # fmt: skip
+        plan = _make_plan(settings, client, bid, manifest, result, minute_rows, latency_rows, written,
+                          rules_fallback)  # fmt: skip
         if keep_calls:
             # CloudWatch already has (part of) this batch: its calls are frozen, only outputs change.
             plan["calls"] = old_plan["calls"]
@@ -298,10 +290,12 @@ def _apply_budget(settings: Settings, client, bid: str, minute_rows, now: dateti
     return rows, rolled
 
 
-def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latency_rows, partitions, written,
-               rules_fallback, client=None) -> dict[str, Any]:  # fmt: skip
+def _make_plan(settings, client, bid, manifest, result: BatchResult, minute_rows, latency_rows, written,
+               rules_fallback) -> dict[str, Any]:  # fmt: skip
+    from edgesense.aws.catalog import partitions_of
+
     now = datetime.now(UTC)
-    cw_rows, rolled = _apply_budget(settings, client, bid, minute_rows, now) if client else (minute_rows, [])
+    cw_rows, rolled = _apply_budget(settings, client, bid, minute_rows, now)
     datums = build_datums(cw_rows, latency_rows, shape=settings.metrics_shape,
                           unmatched=settings.effective_unmatched)  # fmt: skip
     keep, skipped = split_by_window(
@@ -334,7 +328,6 @@ def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latenc
         "created_at": now.isoformat(),
         "calls": [c.to_json() for c in calls],
         "outputs": written,
-        "partitions": [list(p) for p in partitions],
         "summary": {
             "batch_id": bid,
             "objects": len(manifest["objects"]),
@@ -342,7 +335,7 @@ def _make_plan(settings, bid, manifest, result: BatchResult, minute_rows, latenc
             "datums": sum(len(c.datums) for c in calls),
             "datums_out_of_window": len(skipped),
             "calls": len(calls),
-            "partitions": [list(p) for p in partitions],
+            "partitions": sorted(list(p) for p in partitions_of(written)["requests"]),
             **result.as_report(),
         },
     }
@@ -376,22 +369,16 @@ def publish_batches(
 def update_partitions(
     settings: Settings, batch_ids: list[str], *, hooks: Hooks | None = None
 ) -> dict[str, Any]:
-    from edgesense.aws.catalog import Catalog
+    """Register the Glue partitions of every table the batches wrote to."""
+    from edgesense.aws.catalog import partitions_of
     from edgesense.aws.publish import Publisher
 
     hooks = hooks or Hooks.create(settings, glue=True)
     pub = Publisher(None, hooks.s3.get_conn(), settings.store_bucket)
-    parts: set[tuple[str, str]] = set()
-    for bid in batch_ids:
-        plan = pub.load_plan(bid)
-        if plan is not None:
-            parts |= {tuple(p) for p in plan["partitions"]}
-    catalog = Catalog(hooks.glue, database=settings.glue_database, store_bucket=settings.store_bucket)
-    out = {t: catalog.add_partitions(t, parts) for t in ("requests", "minute_metrics")}
-    unmatched = {tuple(k.split("/")[1:3]) for bid in batch_ids for k in (pub.load_plan(bid) or {}).get("outputs", [])
-                 if k.startswith("unmatched_paths/")}  # fmt: skip
-    out["unmatched_paths"] = catalog.add_partitions("unmatched_paths", [(d[3:], h[5:]) for d, h in unmatched])
-    return out
+    keys = [k for bid in batch_ids for k in (pub.load_plan(bid) or {}).get("outputs", ())]
+    return {
+        t: add_partitions_for(settings, t, sorted(p), hooks=hooks) for t, p in partitions_of(keys).items()
+    }
 
 
 # -- re-label history -----------------------------------------------------------------------
@@ -406,8 +393,10 @@ def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: s
     import shutil
     from datetime import date
 
+    from edgesense.aws import download_keys, list_keys
+    from edgesense.aws.catalog import output_key_shape, partitions_of
     from edgesense.aws.rules_store import Snapshots
-    from edgesense.relabel import relabel
+    from edgesense.relabel import History
 
     hooks = hooks or Hooks.create(settings)
     client = hooks.s3.get_conn()
@@ -415,32 +404,25 @@ def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: s
     d0, d1 = date.fromisoformat(first_day), date.fromisoformat(last_day)
     if d1 < d0 or (d1 - d0).days > 366:
         raise ValueError(f"bad date range {first_day}..{last_day} (at most a year, first <= last)")
-    summary: dict[str, Any] = {"rules_version": rules.version, "days": {}, "partitions": []}
+    summary: dict[str, Any] = {"rules_version": rules.version, "days": {}}
+    partitions: set[tuple[str, str]] = set()
     day = d0
     while day <= d1:
         work = Path(tempfile.mkdtemp(prefix="edgesense-relabel-", dir=settings.work_dir or None))
         try:
-            keys = _list_keys(client, settings.store_bucket, f"requests/dt={day.isoformat()}/")
-            files = []
-            for key in keys:
-                # Only keys of our own shape reach the disk, and they keep their Hive folders.
-                if not _REQUESTS_KEY.fullmatch(key):
-                    log.warning("skipping unexpected object s3://%s/%s", settings.store_bucket, key)
-                    continue
-                local = work / "in" / key
-                local.parent.mkdir(parents=True, exist_ok=True)
-                client.download_file(settings.store_bucket, key, str(local))
-                files.append(local)
+            files = download_keys(client, settings.store_bucket, f"requests/dt={day.isoformat()}/",
+                                  output_key_shape("requests"), work / "in")  # fmt: skip
             if files:
-                written = relabel(files, rules, work / "out", unmatched=settings.effective_unmatched,
-                                  threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)  # fmt: skip
-                old = set(_list_keys(client, settings.store_bucket, f"minute_metrics/dt={day.isoformat()}/"))
+                with History.from_parquet(files, unmatched=settings.effective_unmatched,
+                                          threads=settings.duckdb_threads,
+                                          memory_limit=settings.duckdb_memory_limit) as history:  # fmt: skip
+                    written = history.label(rules).write_minute_metrics(work / "out")
+                old = set(list_keys(client, settings.store_bucket, f"minute_metrics/dt={day.isoformat()}/"))
                 for key, local in written.items():
                     client.upload_file(str(local), settings.store_bucket, key)
                 for stale in sorted(old - set(written)):  # e.g. a batch whose requests all moved away
                     client.delete_object(Bucket=settings.store_bucket, Key=stale)
-                parts = sorted({tuple(k.split("/")[1:3]) for k in written})
-                summary["partitions"] += [[p[0][3:], p[1][5:]] for p in parts]
+                partitions |= partitions_of(written)["minute_metrics"]
                 summary["days"][day.isoformat()] = {
                     "requests_files": len(files),
                     "minute_metrics_files": len(written),
@@ -450,14 +432,8 @@ def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: s
         finally:
             shutil.rmtree(work, ignore_errors=True)
         day += timedelta(days=1)
+    summary["partitions"] = sorted(list(p) for p in partitions)
     return summary
-
-
-def _list_keys(client, bucket: str, prefix: str) -> list[str]:
-    keys: list[str] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [o["Key"] for o in page.get("Contents", ())]
-    return sorted(keys)
 
 
 def add_partitions_for(settings: Settings, table: str, partitions: list[list[str]], *,
@@ -488,7 +464,7 @@ def seed_rules(settings: Settings, *, hooks: Hooks | None = None) -> int:
     from edgesense.aws.rules_store import RulesStore
 
     hooks = hooks or Hooks.create(settings, dynamodb=True)
-    seeded = RulesStore(hooks.dynamodb, settings.rules_table).seed_samples()
+    seeded = RulesStore.from_hook(hooks.dynamodb, settings.rules_table).seed_samples()
     log.info("seeded %d sample rule(s)" if seeded else "rules table %s is not empty; nothing seeded",
              seeded or settings.rules_table)  # fmt: skip
     return seeded

@@ -12,7 +12,6 @@ import io
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TextIO
 
 from edgesense.rules import Rule, RuleSet, read_csv_rules, validate_items
@@ -21,23 +20,12 @@ CSV_COLUMNS = ("Id", "Regex", "Rank")
 OPTIONAL_COLUMNS = ("Host", "Enabled", "Description")
 
 
-def _table(name: str) -> Any:
+def _store(table: str):
     import boto3
 
-    return boto3.resource("dynamodb").Table(name)
+    from edgesense.aws.rules_store import RulesStore
 
-
-def scan_items(table: str) -> list[dict[str, Any]]:
-    """Every item of the table, following LastEvaluatedKey across 1 MB pages."""
-    t = _table(table)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"ConsistentRead": True}
-    while True:
-        page = t.scan(**kwargs)
-        items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return RulesStore(boto3.resource("dynamodb").meta.client, table)
 
 
 def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
@@ -46,7 +34,7 @@ def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
             return read_csv_rules(fh.read())
     if not table:
         raise ValueError("give a rules CSV or --table")
-    return validate_items(scan_items(table))
+    return validate_items(_store(table).scan())
 
 
 def to_csv(rules: Iterable[Rule], out: TextIO) -> int:
@@ -82,7 +70,8 @@ class ImportReport:
 def import_rules(csv_path: str, table: str, *, prune: bool = False, dry_run: bool = False) -> ImportReport:
     """Write the CSV's valid rules (batched, 25 per BatchWriteItem); report what changed."""
     new = load_rules(csv_path, None)
-    current = {r.id: r.to_item() for r in validate_items(scan_items(table)).rules}
+    store = _store(table)
+    current = {r.id: r.to_item() for r in validate_items(store.scan()).rules}
     report = ImportReport([], [], [], [], [str(r) for r in new.rejected])
     writes = []
     for r in new.rules:
@@ -98,11 +87,7 @@ def import_rules(csv_path: str, table: str, *, prune: bool = False, dry_run: boo
     wanted = {r.id for r in new.rules} | {r.rule_id for r in new.rejected}
     report.removed = sorted(set(current) - wanted) if prune else []
     if not dry_run:
-        with _table(table).batch_writer(overwrite_by_pkeys=["Id"]) as batch:
-            for item in writes:
-                batch.put_item(Item={k: (Decimal(str(v)) if k == "Rank" else v) for k, v in item.items()})
-            for rid in report.removed:
-                batch.delete_item(Key={"Id": rid})
+        store.write(writes, report.removed)
     return report
 
 
@@ -134,29 +119,27 @@ def csv_text(rules: Iterable[Rule]) -> str:
     return buf.getvalue()
 
 
-def unmatched_report(bucket: str, day: str, top: int, work_dir: str) -> list[tuple[str, str, int]]:
-    """The day's top unmatched (host, path, requests) from ``unmatched_paths/`` in the store bucket."""
-    import re
+def download_day(bucket: str, table: str, day: str, work_dir: str) -> list[Any]:
+    """A day of one of edgesense's Parquet tables from the store bucket (boto3 default credentials)."""
     from pathlib import Path
 
     import boto3
+
+    from edgesense.aws import download_keys
+    from edgesense.aws.catalog import output_key_shape
+
+    return download_keys(
+        boto3.client("s3"), bucket, f"{table}/dt={day}/", output_key_shape(table), Path(work_dir)
+    )
+
+
+def unmatched_report(bucket: str, day: str, top: int, work_dir: str) -> list[tuple[str, str, int]]:
+    """The day's top unmatched (host, path, requests) from ``unmatched_paths/`` in the store bucket."""
     import duckdb
 
     from edgesense import sql
 
-    s3 = boto3.client("s3")
-    files = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"unmatched_paths/dt={day}/"
-    ):
-        for obj in page.get("Contents", ()):
-            key = obj["Key"]
-            if not re.fullmatch(r"unmatched_paths/dt=[0-9-]{10}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet", key):
-                continue  # only our own keys reach the disk
-            local = Path(work_dir) / key
-            local.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(local))
-            files.append(str(local))
+    files = [str(f) for f in download_day(bucket, "unmatched_paths", day, work_dir)]
     if not files:
         return []
     return (
@@ -195,22 +178,3 @@ def series_count(
             for name in ("BytesSent", "CacheHits", "TurnAroundTime"):
                 series[name].add(host)
     return {name: len(v) for name, v in sorted(series.items())}
-
-
-def download_requests(bucket: str, day: str, work_dir: str) -> list[Any]:
-    """A day's ``requests/`` Parquet from the store bucket, keeping its Hive folders."""
-    import re
-    from pathlib import Path
-
-    import boto3
-
-    s3 = boto3.client("s3")
-    files = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"requests/dt={day}/"):
-        for obj in page.get("Contents", ()):
-            if re.fullmatch(r"requests/dt=[0-9-]{10}/hour=\d{2}/part-[A-Za-z0-9-]+\.parquet", obj["Key"]):
-                local = Path(work_dir) / obj["Key"]
-                local.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, obj["Key"], str(local))
-                files.append(local)
-    return files

@@ -20,9 +20,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SLOT = re.compile(r"\{\{\s*(ident:)?([a-z_]+)\s*\}\}")
 
 #: Identifiers a statement may be rendered with. Anything else is refused.
-ALLOWED_IDENTIFIERS: frozenset[str] = frozenset(
-    {"requests", "minute_metrics", "unmatched_paths", "raw_lines", "parsed", "rules_snapshot", "latency"}
-)
+ALLOWED_IDENTIFIERS: frozenset[str] = frozenset({"requests", "minute_metrics", "unmatched_paths"})
 
 
 def sql_dir() -> Path:
@@ -55,7 +53,7 @@ def check_identifier(value: str) -> str:
     return value
 
 
-def rule_cases(count: int, path_expr_param: str = "rule") -> str:
+def rule_cases(count: int, prefix: str = "rule") -> str:
     """One ``WHEN <host scope> AND regexp_matches(decoded_path, $rule_regex_N) THEN $rule_id_N`` per rule.
 
     Built from integers only: rule text, ids and host scopes are bound parameters
@@ -63,7 +61,7 @@ def rule_cases(count: int, path_expr_param: str = "rule") -> str:
     """
     if count < 0:
         raise ValueError("count must be >= 0")
-    p = path_expr_param
+    p = prefix
     return "\n".join(
         f"WHEN (${p}_hostexact_{i} IS NULL OR host = ${p}_hostexact_{i})"
         f" AND (${p}_hostre_{i} IS NULL OR regexp_full_match(host, ${p}_hostre_{i}))"

@@ -17,10 +17,9 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from botocore.exceptions import ClientError
 
-from helpers import ROOT
+from helpers import ROOT, load_cfn
 
 pytestmark = pytest.mark.e2e
 
@@ -30,23 +29,6 @@ SOURCE = "arn:aws:s3:::x"
 SUPPORTED = {"IngestBucket", "StoreBucket", "RulesTable", "AlarmTopic", "ExecutionRole"}
 NOT_EMULATED = {"GlueDatabase", "LinesRejectedAlarm", "IngestLagAlarm"}  # types moto skips
 CONDITION_FALSE = {"MwaaEnvironment", "AlarmEmailSubscription"}
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short tags: ``!Sub x`` -> ``{"Fn::Sub": x}``."""
-
-
-def _construct_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 def clients(endpoint: str) -> dict[str, Any]:
@@ -125,7 +107,7 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert params["IngestExpirationDays"] == "1"
     body = c["cloudformation"].get_template(StackName="edgesense-test")["TemplateBody"]
-    template = yaml.load(body, Loader=CfnLoader)
+    template = load_cfn(body)
     (rule,) = template["Resources"]["IngestBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == {"Ref": "IngestExpirationDays"}
 

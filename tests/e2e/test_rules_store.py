@@ -23,7 +23,7 @@ def test_the_rules_task_reads_every_page_of_a_table_over_one_megabyte(aws):
     assert "LastEvaluatedKey" in aws.ddb.scan(TableName=TABLE)  # the first page is not everything
 
     settings = Settings.from_env()
-    rules = RulesStore(Hooks.create(settings, dynamodb=True).dynamodb, TABLE).read()
+    rules = RulesStore.from_hook(Hooks.create(settings, dynamodb=True).dynamodb, TABLE).read()
 
     assert len(rules.rules) == 1800
 

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from mwaa_bundle import MWAA_VERSIONS
 
 from edgesense.config import Settings
-from helpers import ROOT
+from helpers import ROOT, load_cfn
 
 TEMPLATE = ROOT / "deploy" / "cloudformation" / "edgesense.yaml"
 ACCOUNT, REGION, PARTITION = "123456789012", "eu-west-1", "aws"
@@ -29,29 +28,8 @@ SOURCE_BUCKET = "mwaa-source-bucket"
 PUBLIC_ACCESS_BLOCK = "s3:GetAccountPublicAccessBlock"
 
 
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns ``!Sub x`` into ``{"Fn::Sub": x}`` (``!Ref`` and ``!Condition`` keep their names)."""
-
-
-def _construct_tag(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix in ("Ref", "Condition"):
-        return {suffix: value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=CfnLoader)
+    return load_cfn(path.read_text())
 
 
 class Stack:

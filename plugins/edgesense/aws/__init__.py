@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 S3Client = Any  # boto3's S3 client; typed loosely to avoid a stub dependency
@@ -14,9 +16,44 @@ S3Client = Any  # boto3's S3 client; typed loosely to avoid a stub dependency
 STATE_PREFIX = "_edgesense/"
 
 
-def is_not_found(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-    return code in ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return error_code(exc) in ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
+
+
+def is_precondition_failed(exc: BaseException) -> bool:
+    """A conditional write or read (If-Match / If-None-Match) lost: someone else got there first."""
+    return error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+
+
+def list_keys(client: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Every key under ``prefix``, across pages, sorted."""
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", ())]
+    return sorted(keys)
+
+
+def download_keys(
+    client: S3Client, bucket: str, prefix: str, shape: re.Pattern[str], into: Path
+) -> list[Path]:
+    """Download the keys under ``prefix`` that fully match ``shape``, keeping their folders.
+
+    Only keys of a shape edgesense itself writes reach the disk, so no key can escape ``into``.
+    """
+    files = []
+    for key in list_keys(client, bucket, prefix):
+        if not shape.fullmatch(key):
+            continue
+        local = into / key
+        local.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, key, str(local))
+        files.append(local)
+    return files
 
 
 def get_json(client: S3Client, bucket: str, key: str) -> Any | None:

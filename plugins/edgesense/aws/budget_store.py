@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edgesense.aws import STATE_PREFIX, is_not_found
+from edgesense.aws import STATE_PREFIX, is_not_found, is_precondition_failed
 from edgesense.budget import Volumes
 
 VOLUMES_KEY = f"{STATE_PREFIX}budget/volumes.json"
@@ -36,8 +36,7 @@ class VolumeStore:
                 self.s3.put_object(Bucket=self.bucket, Key=VOLUMES_KEY, Body=json.dumps(new).encode(), **cond)
                 return new
             except Exception as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-                if code not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                if not is_precondition_failed(exc):
                     raise
                 time.sleep(0.05 + random.random() * 0.2)
         raise RuntimeError(f"s3://{self.bucket}/{VOLUMES_KEY} kept changing under {attempts} attempts")

@@ -8,6 +8,7 @@ through the Glue API directly.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,23 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("batch_id", "string", ""),
     ],
 }
+
+
+def output_key_shape(table: str) -> re.Pattern[str]:
+    """The keys edgesense writes for a table: ``<table>/dt=YYYY-MM-DD/hour=HH/part-<batch>-N.parquet``."""
+    return re.compile(rf"(?P<table>{re.escape(table)})/dt=(?P<dt>\d{{4}}-\d{{2}}-\d{{2}})/hour=(?P<hour>\d{{2}})/"
+                      r"part-[A-Za-z0-9-]+\.parquet")  # fmt: skip
+
+
+def partitions_of(keys: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
+    """The (dt, hour) partitions each table's output keys fall into."""
+    out: dict[str, set[tuple[str, str]]] = {t: set() for t in TABLES}
+    for key in keys:
+        table = key.split("/", 1)[0]
+        if table in TABLES and (m := output_key_shape(table).fullmatch(key)):
+            out[table].add((m["dt"], m["hour"]))
+    return out
+
 
 _PARQUET_SD = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",

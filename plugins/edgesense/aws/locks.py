@@ -16,17 +16,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-log = logging.getLogger(__name__)
+from edgesense.aws import is_not_found, is_precondition_failed
 
-_CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+log = logging.getLogger(__name__)
 
 
 class LockLost(RuntimeError):
     """The lease expired and someone else took it; the work done under it must not be committed."""
-
-
-def _code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
 class S3Lease:
@@ -61,7 +57,7 @@ class S3Lease:
                 self.etag, self.expires = self._put(expires, IfNoneMatch="*"), expires
                 return self
             except Exception as exc:
-                if _code(exc) not in _CONFLICT:
+                if not is_precondition_failed(exc):
                     raise
             try:
                 held = self.client.get_object(Bucket=self.bucket, Key=self.key)
@@ -71,7 +67,7 @@ class S3Lease:
                     self.etag, self.expires = self._put(expires, IfMatch=held["ETag"]), expires
                     return self
             except Exception as exc:
-                if _code(exc) not in _CONFLICT and _code(exc) not in ("NoSuchKey", "404"):
+                if not (is_precondition_failed(exc) or is_not_found(exc)):
                     raise
             if time.monotonic() > deadline:
                 raise TimeoutError(f"lease s3://{self.bucket}/{self.key} still held after {self.wait:.0f}s")
@@ -85,7 +81,7 @@ class S3Lease:
         try:
             self.etag, self.expires = self._put(expires, IfMatch=self.etag), expires
         except Exception as exc:
-            if _code(exc) in _CONFLICT:
+            if is_precondition_failed(exc):
                 raise LockLost(f"lost the lease s3://{self.bucket}/{self.key}") from exc
             raise
 
@@ -93,7 +89,7 @@ class S3Lease:
         try:
             self._put(datetime(1970, 1, 1, tzinfo=UTC), IfMatch=self.etag)
         except Exception as exc:
-            if _code(exc) in _CONFLICT:
+            if is_precondition_failed(exc):
                 log.warning("lease s3://%s/%s was taken over before release", self.bucket, self.key)
                 return
             raise

@@ -29,7 +29,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from edgesense.aws import STATE_PREFIX, get_json, put_json
+from edgesense.aws import STATE_PREFIX, error_code, get_json, list_keys, put_json
 from edgesense.metrics import Call, to_boto
 
 log = logging.getLogger(__name__)
@@ -74,17 +74,13 @@ def marker_key(bid: str, index: int, kind: str = "done") -> str:
     return f"{LEDGER_PREFIX}{bid}/call-{index:06d}.{kind}"
 
 
-def _code(exc: BaseException) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-
 def certainly_not_sent(exc: BaseException) -> bool:
     """True when CloudWatch cannot have applied the call: an error response, or no connection."""
     from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
-        return status < 500 or _code(exc) in RETRYABLE
+        return status < 500 or error_code(exc) in RETRYABLE
     return isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
 
 
@@ -117,13 +113,10 @@ class Publisher:
     def ledger(self, bid: str) -> dict[str, set[int]]:
         """Call numbers with a ``done`` and with an ``intent`` marker."""
         out: dict[str, set[int]] = {"done": set(), "intent": set()}
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{LEDGER_PREFIX}{bid}/"):
-            for obj in page.get("Contents", ()):
-                name = obj["Key"].rsplit("/", 1)[-1]
-                stem, _, kind = name.partition(".")
-                if stem.startswith("call-") and kind in out:
-                    out[kind].add(int(stem[5:]))
+        for key in list_keys(self.s3, self.bucket, f"{LEDGER_PREFIX}{bid}/"):
+            stem, _, kind = key.rsplit("/", 1)[-1].partition(".")
+            if stem.startswith("call-") and kind in out:
+                out[kind].add(int(stem[5:]))
         return out
 
     def published(self, bid: str) -> set[int]:
@@ -175,8 +168,9 @@ class Publisher:
         }
 
     def _in_window(self, call: Call) -> list[dict[str, Any]]:
+        """The call's datums as boto3 wants them, minus those that aged past the 14-day limit."""
         oldest = datetime.now(UTC) - MAX_AGE + SEND_WINDOW_MARGIN
-        return [d for d in call.datums if to_boto(d)["Timestamp"] >= oldest]
+        return [b for d in call.datums if (b := to_boto(d))["Timestamp"] >= oldest]
 
     def _mark(self, bid: str, i: int, kind: str, call: Call, retries: int = 3) -> None:
         body = {"at": datetime.now(UTC).isoformat(), "datums": len(call.datums), "namespace": call.namespace}
@@ -195,18 +189,16 @@ class Publisher:
                 self.sleep(min(30.0, self.base_delay * 2**attempt))
 
     def _put(self, call: Call) -> None:
-        """PutMetricData with exponential back-off and full jitter on throttling.
+        """PutMetricData (datums already in boto3's shape) with back-off and full jitter on throttling.
 
         Only error responses that mean "not applied" are retried here.
         """
         for attempt in range(1, self.max_attempts + 1):
             try:
-                self.cw.put_metric_data(
-                    Namespace=call.namespace, MetricData=[to_boto(d) for d in call.datums]
-                )
+                self.cw.put_metric_data(Namespace=call.namespace, MetricData=list(call.datums))
                 return
             except Exception as exc:
-                code = _code(exc)
+                code = error_code(exc)
                 if code not in RETRYABLE or attempt == self.max_attempts:
                     raise
                 delay = random.uniform(0, self.base_delay * 2 ** (attempt - 1))

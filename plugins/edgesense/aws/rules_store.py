@@ -8,6 +8,7 @@ uses exactly that snapshot, and its version is recorded with every output row.
 from __future__ import annotations
 
 import logging
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,16 @@ def snapshot_key(version: str) -> str:
 
 
 class RulesStore:
-    def __init__(self, dynamodb: DynamoDBHook, table: str) -> None:
-        # The resource's client: it takes and returns plain Python values (Decimal for N).
-        self.client = dynamodb.get_conn().meta.client
+    """The rules table. ``client`` is a DynamoDB *resource's* client, which takes and
+    returns plain Python values (Decimal for N): from the DAGs' hook or from plain boto3."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
         self.table = table
+
+    @classmethod
+    def from_hook(cls, dynamodb: DynamoDBHook, table: str) -> RulesStore:
+        return cls(dynamodb.get_conn().meta.client, table)
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item, following LastEvaluatedKey across 1 MB pages."""
@@ -50,17 +57,28 @@ class RulesStore:
     def is_empty(self) -> bool:
         return not self.client.scan(TableName=self.table, Limit=1, Select="COUNT").get("Count", 0)
 
+    def write(self, items: list[dict[str, Any]], delete_ids: list[str] = ()) -> None:
+        """Put items and delete Ids with BatchWriteItem (25 per call), retrying what is unprocessed."""
+        requests = [{"PutRequest": {"Item": {**i, "Rank": Decimal(str(i["Rank"]))}}} for i in items]
+        requests += [{"DeleteRequest": {"Key": {"Id": rid}}} for rid in delete_ids]
+        for n in range(0, len(requests), 25):
+            pending = {self.table: requests[n : n + 25]}
+            for attempt in range(8):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(5.0, 0.05 * 2**attempt))
+            if pending:
+                raise RuntimeError(
+                    f"DynamoDB left {len(pending[self.table])} write(s) to {self.table} unprocessed"
+                )
+
     def seed_samples(self) -> int:
         """Write the original's five sample rules, but only into an empty table."""
         if not self.is_empty():
             return 0
         items = [r.to_item() for r in sample_rule_set().rules]
-        for item in items:
-            self.client.put_item(
-                TableName=self.table,
-                Item={"Id": item["Id"], "Regex": item["Regex"], "Rank": Decimal(str(item["Rank"]))},
-                ConditionExpression="attribute_not_exists(Id)",
-            )
+        self.write(items)
         return len(items)
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, get_json, is_not_found
+from edgesense.aws import STATE_PREFIX, get_json, is_not_found, is_precondition_failed, list_keys
 from edgesense.aws.locks import S3Lease
 from edgesense.keys import batch_id, listing_prefixes, local_name, parse_batch_id
 
@@ -38,9 +38,12 @@ class Interval:
     end: datetime
 
     def __post_init__(self) -> None:
-        for t in (self.start, self.end):
+        for name in ("start", "end"):
+            t = getattr(self, name)
             if t.tzinfo is None:
                 raise ValueError("interval bounds must be timezone-aware")
+            # Stdlib UTC datetimes: Airflow hands out pendulum ones, which refuse to compare with them.
+            object.__setattr__(self, name, datetime.fromtimestamp(t.timestamp(), UTC))
         if self.end <= self.start:
             raise ValueError(f"empty interval: {self.start.isoformat()} >= {self.end.isoformat()}")
 
@@ -100,21 +103,12 @@ class BatchSource:
 
     # -- manifests --------------------------------------------------------------------------
 
-    def _manifests_for_day(self, day: datetime) -> list[str]:
-        keys: list[str] = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(
-            Bucket=self.store_bucket, Prefix=f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"
-        ):
-            keys += [o["Key"] for o in page.get("Contents", ())]
-        return keys
-
     def _overlapping_manifests(self, interval: Interval) -> list[str]:
         """Batch ids of every frozen batch whose interval overlaps this one."""
         day = (interval.start - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         out = []
         while day < interval.end:
-            for key in self._manifests_for_day(day):
+            for key in list_keys(self.client, self.store_bucket, f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"):
                 bid = key.rsplit("/", 1)[-1].removesuffix(".json")
                 s, e, _ = parse_batch_id(bid)
                 if Interval(s, e).overlaps(interval):
@@ -192,11 +186,10 @@ class BatchSource:
             try:
                 resp = self.client.get_object(Bucket=self.ingest_bucket, Key=obj["key"], IfMatch=obj["etag"])
             except Exception as exc:
-                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
                 if is_not_found(exc):
                     missing.append({"key": obj["key"], "reason": "object no longer exists"})
                     continue
-                if code in ("PreconditionFailed", "412"):
+                if is_precondition_failed(exc):
                     missing.append({"key": obj["key"], "reason": "object changed since its batch was frozen"})
                     continue
                 raise

@@ -1,1 +1,0 @@
-SELECT DISTINCT dt, hour FROM requests ORDER BY dt, hour;
