@@ -179,7 +179,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
         return 0
     if args.rules_command in ("dry-run", "cost"):
         return _rules_on_history(args, rt, table)
-    csv_path = args.csv if args.rules_command == "validate" else args.rules
+    csv_path = (args.csv if args.rules_command == "validate" else None) or args.rules
     rules = rt.load_rules(csv_path, None if csv_path else table)
     if args.rules_command == "validate":
         source = csv_path or f"table {table}"
@@ -322,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument("--output", help="file (default: standard output)")
     rv = rsub.add_parser("validate", help="every problem of a rules CSV or the table, each named")
     rv.add_argument("csv", nargs="?", help="rules CSV (default: the table)")
+    rv.add_argument("--rules", help="rules CSV (same as the positional argument)")
     rv.add_argument("--table", help=table_help)
     rt_ = rsub.add_parser("test", help="which rule wins for a path, and which others also match")
     rt_.add_argument("path")

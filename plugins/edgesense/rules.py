@@ -143,8 +143,10 @@ def regex_problem(regex: str) -> str | None:
         return "backreferences are not supported by RE2"
     import duckdb  # local: keeps `import edgesense.rules` cheap
 
+    from edgesense import sql
+
     try:
-        duckdb.execute("SELECT regexp_matches('', $re)", {"re": regex}).fetchone()
+        duckdb.execute(sql.load("duckdb/regex_check.sql"), {"re": regex}).fetchone()
     except duckdb.Error as exc:
         msg = str(exc).split("\n", 1)[0]
         return f"invalid RE2 regex: {msg}"

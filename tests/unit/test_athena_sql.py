@@ -145,6 +145,12 @@ def test_query_readme_lists_every_file():
         pytest.param(
             "create_table_minute_metrics.sql", "minute_metrics", MINUTE_METRICS_COLUMNS, id="minute_metrics"
         ),
+        pytest.param(
+            "create_table_unmatched_paths.sql",
+            "unmatched_paths",
+            [("host", "string"), ("path", "string"), ("requests", "bigint"), ("batch_id", "string")],
+            id="unmatched_paths",
+        ),
     ],
 )
 def test_create_table_declares_the_parquet_columns_in_order(file_name, table, expected):

@@ -117,3 +117,13 @@ def test_rules_cost_counts_series_per_metric_and_prices_them(tmp_path):
     assert counts["BytesSent"] == 1
     total = int(out.stdout.split("total")[1].split()[0])
     assert f"${total * 0.5:,.2f} per month" in out.stdout
+
+
+def test_rules_validate_takes_the_csv_as_an_argument_or_with_rules(tmp_path):
+    (tmp_path / "r.csv").write_text("Id,Regex,Rank\nA,a,1\nB,(?=b),2\n")
+    for args in (["r.csv"], ["--rules", "r.csv"]):
+        out = subprocess.run([str(EXE), "rules", "validate", *args], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+        assert out.returncode == 1
+        assert out.stdout.startswith("r.csv: 1 valid rule(s) (1 enabled), 1 rejected")
+        assert "rule 'B': lookaround" in out.stdout
