@@ -24,6 +24,7 @@ from edgesense.rules import RuleSet
 log = logging.getLogger(__name__)
 
 LINE_DELIMITER = "\x1f"
+_PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 MAX_LINE_BYTES = 1024 * 1024
 
 
@@ -288,5 +289,6 @@ def _used(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
     """Only the parameters a statement names (DuckDB rejects unused named parameters)."""
     if not params:
         return None
-    used = {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", stmt)}
+    names = set(_PLACEHOLDER.findall(stmt))  # one pass: statements with many rules are long
+    used = {k: v for k, v in params.items() if k in names}
     return used or None
