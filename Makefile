@@ -1,30 +1,53 @@
 # edgesense: two commands, `make demo` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
+# Two runtimes, one codebase: .venv runs Airflow 3.x (the default for everything),
+# .venv-airflow2 runs Airflow 2.11 with Amazon MWAA 2.11.2's provider and DuckDB pins.
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENV2 := .venv-airflow2
+BIN2 := $(VENV2)/bin
+STAMP2 := $(VENV2)/.installed
+PIP := -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test lint unit e2e airflow mwaa-bundle lock clean
+.PHONY: demo test test-airflow3 test-airflow2 lint unit e2e airflow mwaa-bundle lock lock-one clean venv venv-airflow2
 MWAA_AIRFLOW ?= 3.3.1
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check "pip==25.3"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements.txt -r requirements-dev.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python $(PIP) "pip==25.3"
+	$(BIN)/python $(PIP) -c constraints.txt -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python $(PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-## venv: create .venv and install exactly the pinned versions
+$(STAMP2): requirements.txt requirements-dev-airflow2.txt constraints-airflow2.txt pyproject.toml
+	test -x $(BIN2)/python || $(PYTHON) -m venv $(VENV2)
+	$(BIN2)/python $(PIP) "pip==25.3"
+	$(BIN2)/python $(PIP) -c constraints-airflow2.txt -r requirements.txt -r requirements-dev-airflow2.txt
+	$(BIN2)/python $(PIP) --no-deps --no-build-isolation -e .
+	touch $(STAMP2)
+
+## venv: create .venv (Airflow 3) and install exactly the pinned versions
 venv: $(STAMP)
+
+## venv-airflow2: create .venv-airflow2 (Airflow 2.11, MWAA 2.11.2 pins)
+venv-airflow2: $(STAMP2)
 
 ## demo: end to end on an embedded AWS (moto_server), then stop everything
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-## test: ruff + the whole pytest suite (unit and end-to-end against moto_server)
-test: $(STAMP) lint
-	$(BIN)/python -m pytest
+## test: lint, then the whole pytest suite on Airflow 3.x and again on Airflow 2.11
+test: lint test-airflow3 test-airflow2
+
+test-airflow3: $(STAMP)
+	@echo "== pytest on $$($(BIN)/airflow version 2>/dev/null | tail -1) (.venv)"
+	time $(BIN)/python -m pytest
+
+test-airflow2: $(STAMP2)
+	@echo "== pytest on Airflow $$($(BIN2)/python -c 'import airflow; print(airflow.__version__)') (.venv-airflow2)"
+	time $(BIN2)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check dags plugins tests scripts
@@ -45,12 +68,17 @@ airflow: $(STAMP)
 mwaa-bundle: $(STAMP)
 	$(BIN)/python scripts/mwaa_bundle.py --airflow $(MWAA_AIRFLOW) --out dist/mwaa
 
-## lock: regenerate constraints.txt from a fresh resolve
+## lock: regenerate constraints.txt and constraints-airflow2.txt from fresh resolves
 lock:
+	$(MAKE) LOCK_REQS=requirements-dev.txt LOCK_OUT=constraints.txt lock-one
+	$(MAKE) LOCK_REQS=requirements-dev-airflow2.txt LOCK_OUT=constraints-airflow2.txt lock-one
+
+lock-one:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
-	.lockvenv/bin/pip install -q "pip==25.3" && .lockvenv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
-	(echo "# Pinned from a working install. Regenerate with: make lock"; .lockvenv/bin/pip freeze --all | grep -v "^pip==") > constraints.txt
+	.lockvenv/bin/pip install -q "pip==25.3" && .lockvenv/bin/pip install -q -r requirements.txt -r $(LOCK_REQS)
+	(echo "# Pinned from a working install of requirements.txt + $(LOCK_REQS). Regenerate with: make lock"; \
+	 .lockvenv/bin/pip freeze --all | grep -v "^pip==") > $(LOCK_OUT)
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .run .airflow-* .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV2) .run .airflow-* .pytest_cache .ruff_cache

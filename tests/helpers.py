@@ -9,6 +9,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def airflow_major() -> int:
+    """2 or 3: which Airflow this venv runs (read from package metadata, importing nothing)."""
+    from importlib.metadata import version
+
+    return int(version("apache-airflow").split(".", 1)[0])
+
+
 _db_ready = False
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from edgesense import sql
-from edgesense.formats import CorruptObject, detect, salvage_gzip
+from edgesense.formats import CorruptObject, detect, gzip_isize, gzip_problem, salvage_gzip
 from edgesense.rules import RuleSet
 
 log = logging.getLogger(__name__)
@@ -181,20 +181,20 @@ class Aggregator:
     def _read_group(
         self, members: list[SourceFile], compressed: bool, result: BatchResult
     ) -> list[SourceFile]:
-        """Read a group of files; if the scan fails, find and quarantine the corrupt ones."""
+        """Read a group of files; find and quarantine the corrupt ones."""
         if not members:
             return []
         compression = "gzip" if compressed else "none"
         try:
             self._read(members, compression)
-            return members
         except duckdb.IOException:
             log.warning(
                 "scan of %d files failed; probing each file to isolate the corrupt ones", len(members)
             )
+        else:
+            return self._check_gzip_lengths(members, result) if compressed else members
         intact: list[SourceFile] = []
-        kept: list[SourceFile] = []  # corrupt objects whose complete lines were salvaged
-        salvaged: list[SourceFile] = []  # ... and their plain copies, which are what gets read
+        damaged: list[tuple[SourceFile, str]] = []
         for f in members:
             try:
                 self.run(
@@ -203,19 +203,45 @@ class Aggregator:
                      "max_line_size": MAX_LINE_BYTES},
                 ).fetchall()  # fmt: skip
                 intact.append(f)
-                continue
             except duckdb.Error as exc:
-                reason = str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")
+                damaged.append((f, str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")))
+        if intact:
+            self._read(intact, compression)
+        return intact + self._quarantine(damaged, compressed, result)
+
+    def _check_gzip_lengths(self, members: list[SourceFile], result: BatchResult) -> list[SourceFile]:
+        """Catch truncated gzip objects that the scan read without an error.
+
+        The lines read must add up to the trailer's ISIZE. Only objects where they do not
+        (truncated, concatenated members, lines the scan rejected) get a full inflate.
+        """
+        read = {r["local_file"]: r["n"] for r in self._rows("raw_bytes_by_file.sql")}
+        damaged: list[tuple[SourceFile, str]] = []
+        for f in members:
+            n = read.get(str(f.path), 0)
+            if gzip_isize(f.path) in (n % 2**32, (n - 1) % 2**32):  # the last newline is optional
+                continue
+            if (problem := gzip_problem(f.path)) is not None:
+                self.run("raw_lines_drop_file.sql", {"local_file": str(f.path)})
+                damaged.append((f, problem))
+        bad = {id(f) for f, _ in damaged}
+        return [f for f in members if id(f) not in bad] + self._quarantine(damaged, True, result)
+
+    def _quarantine(
+        self, damaged: list[tuple[SourceFile, str]], compressed: bool, result: BatchResult
+    ) -> list[SourceFile]:
+        """Salvage what can be read from damaged objects; return the ones that kept lines."""
+        kept: list[SourceFile] = []
+        salvaged: list[SourceFile] = []  # their plain copies, which are what gets read
+        for f, reason in damaged:
             if compressed and (rescued := self._salvage(f, result)) is not None:
                 kept.append(f)
                 salvaged.append(rescued)
-                continue
-            result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
-        if intact:
-            self._read(intact, compression)
+            else:
+                result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
         if salvaged:
             self._read(salvaged, "none")
-        return intact + kept
+        return kept
 
     def _salvage(self, f: SourceFile, result: BatchResult) -> SourceFile | None:
         """Keep the complete lines before the damage in a corrupt gzip object."""

@@ -95,6 +95,33 @@ def salvage_gzip(path: Path, out: Path) -> Salvage:
     return Salvage(lines=lines, partial_tail=pending, error=error)
 
 
+def gzip_isize(path: Path) -> int:
+    """The trailer's ISIZE field: the uncompressed length mod 2**32 of the last member."""
+    with path.open("rb") as fh:
+        fh.seek(-4, 2)
+        return int.from_bytes(fh.read(4), "little")
+
+
+def gzip_problem(path: Path) -> str | None:
+    """What is wrong with a gzip object, or None when every member inflates to its end.
+
+    A full inflate, so it runs only on suspects: not every DuckDB version reports a
+    truncated stream (1.4 reads up to the cut and stops without an error).
+    """
+    d = zlib.decompressobj(wbits=31)
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                d.decompress(chunk)
+                while d.eof and d.unused_data:  # concatenated members are valid gzip
+                    rest = d.unused_data
+                    d = zlib.decompressobj(wbits=31)
+                    d.decompress(rest)
+    except zlib.error as exc:
+        return f"corrupt gzip data ({exc})"
+    return None if d.eof else "gzip stream ends early (truncated)"
+
+
 def detect(path: Path, structured_fields: list[str] | None = None) -> Sniffed:
     """Decide the format of a local copy of an object from its first lines."""
     compressed = is_gzip(path)

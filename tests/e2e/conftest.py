@@ -87,3 +87,12 @@ class Clients:
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     migrate_airflow_db()
+
+
+@pytest.fixture
+def catalog(aws, airflow_db):
+    """The setup DAG, run for real: Glue database/tables and the sample rules."""
+    from edgesense_setup import dag_object
+
+    assert dag_object.test().state == "success"
+    return aws

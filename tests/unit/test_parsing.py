@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -193,6 +194,46 @@ def test_the_complete_lines_before_the_damage_in_a_truncated_gzip_are_kept(tmp_p
     assert result.reject_reasons == {"incomplete line at the end of a corrupt gzip stream": 1}
     assert result.files_rejected[0]["key"] == "k/cut.gz"
     assert f"kept the {result.lines_valid} complete line(s)" in result.files_rejected[0]["reason"]
+
+
+def test_a_gzip_cut_exactly_at_a_line_boundary_is_still_flagged_as_truncated(tmp_path):
+    """Some DuckDB versions (1.4) read such a stream without an error; the trailer check catches it."""
+    lines = [ds2(reqPath=f"/p{i}") for i in range(3000)]
+    c = zlib.compressobj(wbits=31)
+    head = c.compress(("\n".join(lines[:1500]) + "\n").encode()) + c.flush(zlib.Z_SYNC_FLUSH)
+    # A writer that flushed after line 1500 and died: the stream stops exactly at a line end.
+    (tmp_path / "cut.gz").write_bytes(head)
+    with Aggregator() as agg:
+        result = agg.process([SourceFile(tmp_path / "cut.gz", "k/cut.gz")], sample_rule_set())
+    assert result.lines_valid == 1500
+    assert result.lines_rejected == 0
+    assert [f["key"] for f in result.files_rejected] == ["k/cut.gz"]
+    assert "truncated" in result.files_rejected[0]["reason"]
+
+
+def test_well_formed_gzip_objects_are_not_inflated_a_second_time_to_check_them(tmp_path, monkeypatch):
+    """The trailer's length must match what the scan read, blank lines, CRLF and a missing last newline included."""
+    import edgesense.aggregate
+
+    def fail(path):
+        raise AssertionError(f"{path} was checked although its length matched")
+
+    monkeypatch.setattr(edgesense.aggregate, "gzip_problem", fail)
+    body = (ds2() + "\r\n\n  \n" + ds2(reqPath="/y")).encode()
+    _, result, _ = run(tmp_path, {"k/a.gz": body, "k/b.gz": [ds2(reqPath=f"/{i}") for i in range(500)]})
+    assert result.lines_valid == 502
+    assert result.files_rejected == []
+
+
+def test_concatenated_gzip_members_are_read_whole_and_not_flagged(tmp_path):
+    """gzip allows several members in one file; only the last one's length is in the trailer."""
+    first = gzip.compress((ds2(reqPath="/a") + "\n").encode())
+    second = gzip.compress((ds2(reqPath="/b") + "\n").encode())
+    (tmp_path / "two.gz").write_bytes(first + second)
+    with Aggregator() as agg:
+        result = agg.process([SourceFile(tmp_path / "two.gz", "k/two.gz")], sample_rule_set())
+    assert result.lines_valid == 2
+    assert result.files_rejected == []
 
 
 def test_a_corrupt_gzip_object_is_rejected_while_the_others_are_processed(tmp_path):
