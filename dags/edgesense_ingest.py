@@ -27,6 +27,11 @@ Every minute, for the data interval `[start, end)`:
 replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
 rebuilds the Parquet of already aggregated batches (CloudWatch is never re-sent).
 
+**Backfill** by arrival minute: `airflow backfill create --dag-id edgesense_ingest
+--from-date … --to-date …` on Airflow 3 (the scheduler runs them, and only while this DAG is
+unpaused), `airflow dags backfill edgesense_ingest -s … -e …` on 2.11. Repeating a backfill
+(`--reprocess-behavior completed`, `--reset-dagruns`) never changes a CloudWatch sum.
+
 **Connection**: `aws_default` (or `EDGESENSE_AWS_CONN_ID`). Settings: `EDGESENSE_*`
 environment variables, see the README's configuration table.
 """
