@@ -11,7 +11,7 @@ BIN2 := $(VENV2)/bin
 STAMP2 := $(VENV2)/.installed
 PIP := -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test test-airflow3 test-airflow2 lint unit e2e airflow mwaa-bundle lock lock-one clean venv venv-airflow2
+.PHONY: demo test test-airflow3 test-airflow2 bench lint unit e2e airflow mwaa-bundle lock lock-one clean venv venv-airflow2
 MWAA_AIRFLOW ?= 3.3.1
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -50,8 +50,8 @@ test-airflow2: $(STAMP2)
 	time $(BIN2)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check dags plugins tests scripts
-	$(BIN)/ruff format --check dags plugins tests scripts
+	$(BIN)/ruff check dags plugins tests scripts benchmarks
+	$(BIN)/ruff format --check dags plugins tests scripts benchmarks
 	$(BIN)/cfn-lint deploy/cloudformation/edgesense.yaml
 
 unit: $(STAMP)
@@ -67,6 +67,11 @@ airflow: $(STAMP)
 ## mwaa-bundle: dist/mwaa/ (dags/, plugins.zip, requirements.txt, startup.sh) for MWAA_AIRFLOW
 mwaa-bundle: $(STAMP)
 	$(BIN)/python scripts/mwaa_bundle.py --airflow $(MWAA_AIRFLOW) --out dist/mwaa
+
+## bench: 2 M-line DS2 corpus (and a 200-rule, ~1 M-path stress case): DuckDB's scan ceiling,
+## edgesense aggregate and plain Python, with lines/s, ratios and peak RSS (see README, Performance)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 ## lock: regenerate constraints.txt and constraints-airflow2.txt from fresh resolves
 lock:
