@@ -186,16 +186,16 @@ def scheduler_and_api_server(tmp_path: Path) -> Iterator[None]:
     procs = []
     try:
         for name, args in (("api-server", ["api-server", "--port", str(port)]), ("scheduler", ["scheduler"])):
-            log = (tmp_path / f"{name}.log").open("a")
-            procs.append(
-                subprocess.Popen(
-                    [str(AIRFLOW), *args],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+            with (tmp_path / f"{name}.log").open("a") as log:  # the child keeps its own descriptor
+                procs.append(
+                    subprocess.Popen(
+                        [str(AIRFLOW), *args],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
                 )
-            )
         yield
     finally:
         for p in procs:

@@ -111,3 +111,33 @@ def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
     keys = [o["key"] for r in results for b in r["batches"] for o in source.load_manifest(b)["objects"]]
     assert sorted(keys) == sorted(f"logs/c/ak-{i}-{i}-{i}-ds.gz" for i in range(20))
     assert sum(r["new_objects"] for r in results) == 20
+
+
+def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_it_cannot_fetch(
+    aws, tmp_path
+):
+    """More objects than download slots; one deleted by lifecycle, one overwritten after the claim."""
+    from edgesense.aws.sources import DOWNLOAD_CONCURRENCY
+    from edgesense.pipeline import Hooks, _source
+
+    keys = [f"logs/dl/ak-{i}-{i}-{i}-ds.gz" for i in range(DOWNLOAD_CONCURRENCY + 4)]
+    stamps = [aws.put_log(k, f"body {i}".encode()) for i, k in enumerate(keys)]
+    interval = Interval(min(stamps) - timedelta(seconds=1), max(stamps) + timedelta(seconds=1))
+    s = settings(settle_seconds=0)
+    hooks = Hooks.create(s)
+    source = _source(s, hooks)
+    claimed = claim_batches(s, interval, prefix="logs/dl/", now=interval.end, hooks=hooks)
+    manifest = source.load_manifest(claimed["batches"][0])
+    aws.s3.delete_object(Bucket=s.ingest_bucket, Key=keys[3])
+    aws.put_log(keys[7], b"a different body")
+
+    got, missing = source.download(manifest, tmp_path)
+
+    expected = [o["key"] for o in manifest["objects"] if o["key"] not in (keys[3], keys[7])]
+    assert [key for _, key in got] == expected
+    assert [p.read_bytes() for p, _ in got] == [f"body {keys.index(k)}".encode() for k in expected]
+    assert all(p.parent == tmp_path for p, _ in got)
+    assert missing == [
+        {"key": keys[3], "reason": "object no longer exists"},
+        {"key": keys[7], "reason": "object changed since its batch was frozen"},
+    ]
