@@ -209,3 +209,15 @@ class BatchSource:
             for chunk in resp["Body"].iter_chunks(1024 * 1024):
                 fh.write(chunk)
         return target, None
+
+    def quarantine(self, key: str, reason: str) -> str:
+        """Copy a corrupt object aside (with its reason) so it can be inspected and replayed."""
+        dest = f"quarantine/{key}"
+        self.client.copy_object(
+            Bucket=self.store_bucket,
+            Key=dest,
+            CopySource={"Bucket": self.ingest_bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            Metadata={"edgesense-reason": reason.encode("ascii", "replace").decode()[:1024]},
+        )
+        return dest
