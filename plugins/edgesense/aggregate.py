@@ -207,6 +207,8 @@ class Aggregator:
                 damaged.append((f, str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")))
         if intact:
             self._read(intact, compression)
+            if compressed:  # passing the probe does not prove a stream is whole
+                intact = self._check_gzip_lengths(intact, result)
         return intact + self._quarantine(damaged, compressed, result)
 
     def _check_gzip_lengths(self, members: list[SourceFile], result: BatchResult) -> list[SourceFile]:
@@ -215,11 +217,13 @@ class Aggregator:
         The lines read must add up to the trailer's ISIZE. Only objects where they do not
         (truncated, concatenated members, lines the scan rejected) get a full inflate.
         """
-        read = {r["local_file"]: r["n"] for r in self._rows("raw_bytes_by_file.sql")}
+        read = {r["local_file"]: (r["n"], r["rows"]) for r in self._rows("raw_bytes_by_file.sql")}
         damaged: list[tuple[SourceFile, str]] = []
         for f in members:
-            n = read.get(str(f.path), 0)
-            if gzip_isize(f.path) in (n % 2**32, (n - 1) % 2**32):  # the last newline is optional
+            n, rows = read.get(str(f.path), (0, 0))
+            # LF or CRLF line ends (the reader keeps the style of the first line); the last
+            # line end is optional.
+            if gzip_isize(f.path) in {x % 2**32 for x in (n, n - 1, n + rows, n + rows - 2)}:
                 continue
             if (problem := gzip_problem(f.path)) is not None:
                 self.run("raw_lines_drop_file.sql", {"local_file": str(f.path)})

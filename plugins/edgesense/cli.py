@@ -294,7 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths")
     a.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
     a.add_argument("--threads", type=int, default=2)
-    a.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit; beyond it DuckDB spills to disk")
+    a.add_argument(
+        "--memory-limit", default="1GB", help="DuckDB memory limit; beyond it DuckDB spills to disk"
+    )
     a.set_defaults(func=cmd_aggregate)
 
     g = sub.add_parser("generate", help="write synthetic DataStream logs to a folder or bucket")

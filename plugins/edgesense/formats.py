@@ -73,26 +73,54 @@ def salvage_gzip(path: Path, out: Path) -> Salvage:
     """Copy the complete lines before the damage in a corrupt gzip object to ``out`` (plain).
 
     Returns how many lines were kept, the incomplete last line (lost, counted as
-    rejected) and what was wrong with the stream.
+    rejected) and what was wrong with the stream. Later members of a multi-member file
+    are read too, up to the damage, and the damaged piece is re-read a byte at a time so
+    that nothing before the first bad byte is lost.
     """
     d = zlib.decompressobj(wbits=31)
     pending = b""
     lines = 0
-    error = "gzip stream ends early (truncated)"
+    error = None
     with path.open("rb") as src, out.open("wb") as dst:
-        try:
-            while chunk := src.read(1024 * 1024):
-                data = pending + d.decompress(chunk)
-                cut = data.rfind(b"\n") + 1
-                dst.write(data[:cut])
-                lines += data.count(b"\n", 0, cut)
-                pending = data[cut:]
-                if d.eof:  # a complete member: any further bytes are another member or junk
-                    error = "data after the end of the gzip stream"
-                    break
-        except zlib.error as exc:
-            error = f"corrupt gzip data ({exc})"
+        while error is None and (piece := src.read(64 * 1024)):
+            saved = d.copy()
+            try:
+                data = d.decompress(piece)
+                while d.eof and _more_members(d.unused_data):
+                    rest = d.unused_data
+                    d = zlib.decompressobj(wbits=31)
+                    data += d.decompress(rest)
+            except zlib.error as exc:
+                error = f"corrupt gzip data ({exc})"
+                data, d = _inflate_up_to_error(saved, piece)
+            data = pending + data
+            cut = data.rfind(b"\n") + 1
+            dst.write(data[:cut])
+            lines += data.count(b"\n", 0, cut)
+            pending = data[cut:]
+    if error is None:
+        error = "gzip stream ends early (truncated)" if not d.eof else "unreadable by the scan"
     return Salvage(lines=lines, partial_tail=pending, error=error)
+
+
+def _inflate_up_to_error(d, piece: bytes) -> tuple[bytes, object]:
+    """Everything ``piece`` inflates to before its first bad byte (member boundaries included)."""
+    out = bytearray()
+    for i in range(len(piece)):
+        try:
+            if d.eof:
+                if not _more_members(d.unused_data + piece[i:]):
+                    break
+                d = zlib.decompressobj(wbits=31)
+            out += d.decompress(piece[i : i + 1])
+        except zlib.error:
+            break
+    return bytes(out), d
+
+
+def _more_members(rest: bytes) -> bool:
+    """Bytes after a gzip member are another member, unless they are only zero padding."""
+    return bool(rest.strip(b"\x00"))
 
 
 def gzip_isize(path: Path) -> int:
@@ -113,7 +141,7 @@ def gzip_problem(path: Path) -> str | None:
         with path.open("rb") as fh:
             while chunk := fh.read(1024 * 1024):
                 d.decompress(chunk)
-                while d.eof and d.unused_data:  # concatenated members are valid gzip
+                while d.eof and _more_members(d.unused_data):  # concatenated members are valid gzip
                     rest = d.unused_data
                     d = zlib.decompressobj(wbits=31)
                     d.decompress(rest)

@@ -219,9 +219,13 @@ def test_well_formed_gzip_objects_are_not_inflated_a_second_time_to_check_them(t
         raise AssertionError(f"{path} was checked although its length matched")
 
     monkeypatch.setattr(edgesense.aggregate, "gzip_problem", fail)
-    body = (ds2() + "\r\n\n  \n" + ds2(reqPath="/y")).encode()
-    _, result, _ = run(tmp_path, {"k/a.gz": body, "k/b.gz": [ds2(reqPath=f"/{i}") for i in range(500)]})
-    assert result.lines_valid == 502
+    lf = (ds2() + "\r\n\n  \n" + ds2(reqPath="/y")).encode()
+    crlf = "".join(ds2(reqPath=f"/c{i}") + "\r\n" for i in range(300)).encode()
+    crlf_open_end = crlf + ds2(reqPath="/last").encode()
+    files = {"k/a.gz": lf, "k/b.gz": [ds2(reqPath=f"/{i}") for i in range(500)], "k/c.gz": crlf,
+             "k/d.gz": crlf_open_end}  # fmt: skip
+    _, result, _ = run(tmp_path, files)
+    assert result.lines_valid == 2 + 500 + 300 + 301
     assert result.files_rejected == []
 
 
@@ -234,6 +238,46 @@ def test_concatenated_gzip_members_are_read_whole_and_not_flagged(tmp_path):
         result = agg.process([SourceFile(tmp_path / "two.gz", "k/two.gz")], sample_rule_set())
     assert result.lines_valid == 2
     assert result.files_rejected == []
+
+
+def test_a_damaged_gzip_next_to_one_that_fails_the_scan_is_still_caught(tmp_path):
+    """After a failed scan each file is probed; passing the probe does not prove a stream whole."""
+
+    def flushed(n: int, prefix: str) -> bytes:
+        c = zlib.compressobj(wbits=31)
+        body = "".join(ds2(reqPath=f"/{prefix}{i}") + "\n" for i in range(n)).encode()
+        return c.compress(body) + c.flush(zlib.Z_SYNC_FLUSH)
+
+    # A deflate block of the reserved type: every DuckDB version fails the scan on it.
+    (tmp_path / "bad.gz").write_bytes(flushed(4000, "b") + b"\x07" + bytes(64))
+    # Cut exactly after a line: DuckDB 1.4 reads it silently, even in the per-file probe.
+    (tmp_path / "early.gz").write_bytes(flushed(1000, "e"))
+    with Aggregator() as agg:
+        result = agg.process(
+            [SourceFile(tmp_path / n, f"k/{n}") for n in ("bad.gz", "early.gz")], sample_rule_set()
+        )
+    assert result.lines_valid == 5000
+    assert sorted(f["key"] for f in result.files_rejected) == ["k/bad.gz", "k/early.gz"]
+
+
+def test_a_truncated_second_member_keeps_the_complete_lines_of_both_members(tmp_path):
+    first = gzip.compress(("\n".join(ds2(reqPath=f"/a{i}") for i in range(100)) + "\n").encode())
+    second = gzip.compress(
+        ("\n".join(ds2(reqPath=f"/b{i}/{os.urandom(6).hex()}") for i in range(3000)) + "\n").encode()
+    )
+    (tmp_path / "two.gz").write_bytes(first + second[: len(second) // 2])
+    with Aggregator() as agg:
+        result = agg.process([SourceFile(tmp_path / "two.gz", "k/two.gz")], sample_rule_set())
+    assert 100 + 1000 < result.lines_valid < 100 + 3000
+    assert "truncated" in result.files_rejected[0]["reason"]
+
+
+def test_zero_padding_after_a_gzip_stream_is_not_damage(tmp_path):
+    """Some uploaders pad to a block size; gzip tools ignore trailing zeros, so do we."""
+    from edgesense.formats import gzip_problem
+
+    (tmp_path / "pad.gz").write_bytes(gzip.compress((ds2() + "\n").encode()) + b"\x00" * 512)
+    assert gzip_problem(tmp_path / "pad.gz") is None
 
 
 def test_a_corrupt_gzip_object_is_rejected_while_the_others_are_processed(tmp_path):
