@@ -42,11 +42,11 @@ demo: $(STAMP)
 test: lint test-airflow3 test-airflow2
 
 test-airflow3: $(STAMP)
-	@echo "== pytest on $$($(BIN)/airflow version 2>/dev/null | tail -1) (.venv)"
+	@echo "== pytest on Airflow $$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))') (.venv)"
 	time $(BIN)/python -m pytest
 
 test-airflow2: $(STAMP2)
-	@echo "== pytest on Airflow $$($(BIN2)/python -c 'import airflow; print(airflow.__version__)') (.venv-airflow2)"
+	@echo "== pytest on Airflow $$($(BIN2)/python -c 'import importlib.metadata as m; print(m.version("apache-airflow"))') (.venv-airflow2)"
 	time $(BIN2)/python -m pytest
 
 lint: $(STAMP)
@@ -78,6 +78,8 @@ lock:
 	$(MAKE) LOCK_REQS=requirements-dev.txt LOCK_OUT=constraints.txt lock-one
 	$(MAKE) LOCK_REQS=requirements-dev-airflow2.txt LOCK_OUT=constraints-airflow2.txt lock-one
 
+LOCK_REQS ?= requirements-dev.txt
+LOCK_OUT ?= constraints.txt
 lock-one:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install -q "pip==25.3" && .lockvenv/bin/pip install -q -r requirements.txt -r $(LOCK_REQS)
