@@ -18,7 +18,7 @@ Every minute, for the data interval `[start, end)`:
    datums into a plan (patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
    It fails, naming files and reasons, only if the reject ratio passes
    `EDGESENSE_REJECT_THRESHOLD`.
-4. **publish_metrics** (pool `edgesense_cloudwatch`: create it once with
+4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it once with
    `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
@@ -38,13 +38,13 @@ environment variables, see the README's configuration table.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime, timedelta
 
 from edgesense import dag_helpers
 from edgesense.compat import (
     AirflowFailException,
-    AirflowSkipException,
     DeltaDataIntervalTimetable,
     Param,
     PokeReturnValue,
@@ -52,6 +52,8 @@ from edgesense.compat import (
     dag,
     task,
 )
+
+log = logging.getLogger(__name__)
 
 DAG_ID = "edgesense_ingest"
 CLOUDWATCH_POOL = "edgesense_cloudwatch"
@@ -112,40 +114,43 @@ def edgesense_ingest():
 
         interval = resolve_interval(params, data_interval_start, data_interval_end)
         claimed = claim_batches(dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"))
-        return PokeReturnValue(is_done=claimed is not None, xcom_value=claimed)
+        if claimed is not None and not claimed["batches"]:
+            log.info("no objects arrived in %s; the rest of the run is skipped", claimed["interval"])
+        # The batch ids are what the aggregate tasks are mapped over: one task per shard.
+        return PokeReturnValue(
+            is_done=claimed is not None, xcom_value=claimed["batches"] if claimed else None
+        )
 
-    @task
-    def aggregate_batch(claimed: dict, rules: dict, params=None) -> dict:
+    @task(max_active_tis_per_dagrun=8)
+    def aggregate_batch(batch_id: str, rules: dict, params=None) -> dict:
         from edgesense.pipeline import RejectThresholdExceeded, aggregate_batches
 
-        if not claimed["batches"]:
-            raise AirflowSkipException(f"no objects arrived in {claimed['interval']}")
         try:
             summaries = aggregate_batches(
-                dag_helpers.settings(), claimed["batches"], rules["key"],
+                dag_helpers.settings(), [batch_id], rules["key"],
                 reprocess=bool((params or {}).get("reprocess")), rules_fallback=rules["fallback"],
             )  # fmt: skip
         except RejectThresholdExceeded as exc:
             raise AirflowFailException(str(exc)) from exc  # retrying cannot fix bad input
-        return {"batches": claimed["batches"], "summaries": summaries}
+        return {"batch": batch_id, "summary": summaries[batch_id]}
 
     @task(pool=CLOUDWATCH_POOL)
     def publish_metrics(aggregated: dict) -> dict:
         from edgesense.pipeline import publish_batches
 
-        return publish_batches(dag_helpers.settings(), aggregated["batches"])
+        return publish_batches(dag_helpers.settings(), [aggregated["batch"]])
 
     @task
-    def add_partitions(aggregated: dict) -> dict:
+    def add_partitions(aggregated: list[dict]) -> dict:
         from edgesense.pipeline import update_partitions
 
-        return update_partitions(dag_helpers.settings(), aggregated["batches"])
+        return update_partitions(dag_helpers.settings(), [a["batch"] for a in aggregated])
 
     rules = sync_rules()
-    claimed = wait_for_batch()
-    aggregated = aggregate_batch(claimed, rules)
-    chain(rules, claimed)
-    publish_metrics(aggregated)
+    batches = wait_for_batch()
+    chain(rules, batches)
+    aggregated = aggregate_batch.partial(rules=rules).expand(batch_id=batches)
+    publish_metrics.expand(aggregated=aggregated)
     add_partitions(aggregated)
 
 

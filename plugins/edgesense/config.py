@@ -70,6 +70,11 @@ class Settings:
     max_future_hours: float = field(default=2.0, metadata={"doc": "Datums further ahead are not sent"})
     publish_base_delay: float = field(default=0.3, metadata={"doc": "First back-off delay (s) on throttling"})
     publish_max_attempts: int = field(default=8, metadata={"doc": "Attempts per PutMetricData call"})
+    shard_mb: float = field(
+        default=256.0,
+        metadata={"doc": "Compressed MB per shard: an interval's new objects become batches of at most this "
+                         "size, each aggregated and published by its own mapped task"},
+    )  # fmt: skip
     duckdb_threads: int = field(default=2, metadata={"doc": "DuckDB threads per task"})
     duckdb_memory_limit: str = field(default="1GB", metadata={"doc": "DuckDB memory limit per task"})
     structured_fields: str = field(
@@ -124,6 +129,8 @@ class Settings:
             raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
         if self.duckdb_threads < 1:
             raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
+        if not self.shard_mb > 0:
+            raise ValueError("EDGESENSE_SHARD_MB must be > 0")
 
 
 FIELDS = dataclasses.fields(Settings)

@@ -142,6 +142,7 @@ def _source(settings: Settings, hooks: Hooks):
         store_bucket=settings.store_bucket,
         key_layout=settings.key_layout,
         lookback=timedelta(minutes=settings.prefix_lookback_minutes),
+        shard_bytes=int(settings.shard_mb * 1024 * 1024),
     )
 
 

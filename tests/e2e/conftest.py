@@ -60,6 +60,36 @@ class Clients:
         self.s3.put_object(Bucket=INGEST, Key=key, Body=body)
         return self.s3.head_object(Bucket=INGEST, Key=key)["LastModified"].astimezone(UTC)
 
+    def per_minute(
+        self, namespace: str, name: str, dims: list[dict[str, str]], start: datetime, end: datetime
+    ) -> dict[datetime, float]:
+        """Sum of ``name`` over several dimension sets, one value per minute (Period 60)."""
+        queries = [
+            {
+                "Id": f"q{i}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in d.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+            for i, d in enumerate(dims)
+        ]
+        resp = self.cw.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=start - timedelta(minutes=2),
+            EndTime=end + timedelta(minutes=3),
+        )
+        out: dict[datetime, float] = {}
+        for result in resp["MetricDataResults"]:
+            for t, v in zip(result["Timestamps"], result["Values"], strict=True):
+                out[t.astimezone(UTC)] = out.get(t.astimezone(UTC), 0) + v
+        return {t: v for t, v in sorted(out.items()) if v}
+
     def metric_sum(
         self, namespace: str, name: str, dims: dict[str, str], start: datetime, end: datetime
     ) -> float:

@@ -78,39 +78,10 @@ def upload_in_consecutive_minutes(aws, minutes: int) -> dict[datetime, int]:
     return expected
 
 
-def requests_per_minute(aws, first: datetime, last: datetime) -> dict[datetime, float]:
-    """ResponseCountTotal summed over the status codes, one value per minute (Period 60)."""
-    queries = [
-        {
-            "Id": f"s{status}",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": NS,
-                    "MetricName": "ResponseCountTotal",
-                    "Dimensions": [
-                        {"Name": "Host", "Value": HOST},
-                        {"Name": "ResponseCode", "Value": str(status)},
-                    ],
-                },
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
-        for status in STATUSES
-    ]
-    resp = aws.cw.get_metric_data(
-        MetricDataQueries=queries, StartTime=first - timedelta(minutes=2), EndTime=last + timedelta(minutes=3)
-    )
-    out: dict[datetime, float] = {}
-    for result in resp["MetricDataResults"]:
-        for t, v in zip(result["Timestamps"], result["Values"], strict=True):
-            out[t.astimezone(UTC)] = out.get(t.astimezone(UTC), 0) + v
-    return out
-
-
 def assert_every_minute_counted_once(aws, expected: dict[datetime, int]) -> None:
-    got = requests_per_minute(aws, min(expected), max(expected))
-    assert {t: v for t, v in got.items() if v} == expected, "CloudWatch sums per minute"
+    statuses = [{"Host": HOST, "ResponseCode": str(s)} for s in STATUSES]
+    got = aws.per_minute(NS, "ResponseCountTotal", statuses, min(expected), max(expected))
+    assert got == expected, "CloudWatch sums per minute"
     for table in ("requests", "minute_metrics"):
         parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName=table)["Partitions"]
         hours = {tuple(p["Values"]) for p in parts}

@@ -518,3 +518,59 @@ def test_relabelling_history_rewrites_minute_metrics_and_never_touches_cloudwatc
     assert (
         aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Checkout"}, event_start, t1) == 0
     )
+
+
+def test_the_same_input_as_one_shard_and_as_three_gives_identical_sums_and_minute_metrics(
+    catalog, moto, monkeypatch, tmp_path
+):
+    """Shards are batches, each aggregated and published by its own mapped task; partials add up exactly."""
+    from localaws import create_resources
+
+    from edgesense_setup import dag_object as setup_dag
+    from helpers import INGEST, TABLE
+
+    aws = catalog
+    event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    files = list(generate(start=event_start, minutes=2, lines_per_minute=600, files_per_minute=3, seed=21))
+    statuses = [{"Host": HOST, "ResponseCode": str(s)} for s in STATUSES]
+    keys = ("minute", "host", "url_pattern", "status")
+
+    def run_as(shard_mb: float, out: Path) -> tuple[int, dict, dict, dict]:
+        monkeypatch.setenv("EDGESENSE_SHARD_MB", str(shard_mb))
+        t0 = datetime.now(UTC) - timedelta(seconds=1)
+        for f in files:
+            aws.put_log(f.key, f.body)
+        dr = run_window(t0, datetime.now(UTC) + timedelta(seconds=1))
+        assert_all_succeeded(dr)
+        mapped = sum(1 for ti in dr.get_task_instances() if ti.task_id == "aggregate_batch")
+        minute_metrics: dict[tuple, dict] = {}
+        for row in read_parquet(aws, "minute_metrics", out):
+            acc = minute_metrics.setdefault(tuple(row[k] for k in keys), {})
+            for col in (
+                "requests",
+                "bytes",
+                "turnaround_ms_sum",
+                "turnaround_count",
+                "transfer_ms_sum",
+                "cache_hits",
+            ):
+                acc[col] = acc.get(col, 0) + row[col]
+        end = event_start + timedelta(minutes=2)
+        return (
+            mapped,
+            aws.per_minute(NS, "ResponseCountTotal", statuses, event_start, end),
+            aws.per_minute(NS, "TurnAroundTime", [{"Host": HOST}], event_start, end),
+            minute_metrics,
+        )
+
+    one = run_as(1000, tmp_path / "one")
+    moto.reset()  # a fresh account: the same objects are new again
+    create_resources(moto.endpoint, ingest_bucket=INGEST, store_bucket=STORE, rules_table=TABLE)
+    assert setup_dag.test().state == "success"
+    three = run_as(2 * max(len(f.body) for f in files) / 2**20, tmp_path / "three")
+
+    assert (one[0], three[0]) == (1, 3)
+    assert one[1] == three[1]
+    assert sum(one[1].values()) == sum(f.lines for f in files)
+    assert one[2] == three[2]
+    assert one[3] == three[3]

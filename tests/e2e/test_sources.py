@@ -141,3 +141,23 @@ def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_
         {"key": keys[3], "reason": "object no longer exists"},
         {"key": keys[7], "reason": "object changed since its batch was frozen"},
     ]
+
+
+def test_new_objects_are_cut_into_shards_of_at_most_the_configured_compressed_size():
+    from edgesense.aws.sources import shards
+
+    objs = [{"key": f"k{i}", "size": size} for i, size in enumerate([40, 50, 30, 200, 10, 10])]
+    got = [[o["key"] for o in shard] for shard in shards(objs, 100)]
+    assert got == [["k0", "k1"], ["k2"], ["k3"], ["k4", "k5"]]  # an object over the limit is a shard alone
+    assert shards([], 100) == []
+
+
+def test_a_claim_freezes_one_batch_per_shard(aws):
+    keys = [f"logs/sh/ak-{i}-{i}-{i}-ds.gz" for i in range(5)]
+    stamps = [aws.put_log(k, b"x" * 1000) for k in keys]
+    interval = Interval(min(stamps) - timedelta(seconds=1), max(stamps) + timedelta(seconds=1))
+    claimed = claim_batches(settings(settle_seconds=0, shard_mb=2500 / 2**20), interval, prefix="logs/sh/",
+                            now=interval.end)  # fmt: skip
+
+    assert claimed["new_objects"] == 5
+    assert [b.rsplit("-", 1)[1] for b in claimed["batches"]] == ["0", "1", "2"]

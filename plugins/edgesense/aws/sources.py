@@ -56,6 +56,23 @@ class Interval:
         return self.start < other.end and other.start < self.end
 
 
+def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
+    """Consecutive groups of at most ``max_bytes`` compressed (a bigger object is alone).
+
+    Each group becomes its own batch, so a large interval spreads over as many mapped
+    aggregate tasks, and workers, as it needs; their sums simply add up in CloudWatch.
+    """
+    out: list[list[dict[str, Any]]] = []
+    size = 0
+    for o in objects:
+        if not out or size + o["size"] > max_bytes:
+            out.append([])
+            size = 0
+        out[-1].append(o)
+        size += o["size"]
+    return out
+
+
 def manifest_key(bid: str) -> str:
     start, _, _ = parse_batch_id(bid)
     return f"{MANIFEST_PREFIX}dt={start:%Y-%m-%d}/{bid}.json"
@@ -72,8 +89,10 @@ class BatchSource:
         store_bucket: str,
         key_layout: str,
         lookback: timedelta,
+        shard_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self.s3 = s3
+        self.shard_bytes = shard_bytes
         self.client = s3.get_conn()
         self.ingest_bucket = ingest_bucket
         self.store_bucket = store_bucket
@@ -151,15 +170,15 @@ class BatchSource:
                 mine.append(bid)
         new = [o for o in owned if (o["key"], o["etag"]) not in claimed]
         skipped = len(owned) - len(new)
-        if new:
-            seq = 1 + max((parse_batch_id(b)[2] for b in mine), default=-1)
+        seq = 1 + max((parse_batch_id(b)[2] for b in mine), default=-1)
+        for shard in shards(new, self.shard_bytes):
             bid = batch_id(interval.start, interval.end, seq)
             doc = {
                 "batch_id": bid,
                 "interval": [interval.start.isoformat(), interval.end.isoformat()],
                 "created_at": datetime.now(UTC).isoformat(),
                 "prefix": prefix,
-                "objects": new,
+                "objects": shard,
             }
             lease.ensure()  # raises LockLost rather than commit a claim made without the lease
             body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
@@ -167,10 +186,15 @@ class BatchSource:
                 Bucket=self.store_bucket, Key=manifest_key(bid), Body=body, IfNoneMatch="*"
             )
             mine.append(bid)
-            log.info("froze %d new object(s) into batch %s", len(new), bid)
+            seq += 1
+            log.info("froze %d new object(s) into batch %s", len(shard), bid)
         if skipped:
             log.info("%d object(s) of this interval already belong to earlier batches", skipped)
-        return {"batches": sorted(mine), "new_objects": len(new), "owned_objects": len(owned)}
+        return {
+            "batches": sorted(mine, key=parse_batch_id),
+            "new_objects": len(new),
+            "owned_objects": len(owned),
+        }
 
     # -- download ---------------------------------------------------------------------------
 
