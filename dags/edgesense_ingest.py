@@ -9,17 +9,20 @@ Every minute, for the data interval `[start, end)`:
 2. **wait_for_batch** (a reschedule-mode sensor) waits until the interval has *settled*
    (`EDGESENSE_SETTLE_SECONDS` after its end, for uploads in flight), then claims the
    objects of the ingest bucket whose **LastModified** lies in the interval, listing only
-   the folders the key layout allows. The claim is frozen into a batch manifest, so each
-   object is processed by exactly one batch. An interval with no objects skips the rest.
-3. **aggregate_batch** parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured,
-   detected per object), names URL patterns, writes `requests/`, `minute_metrics/` and
+   the folders the key layout allows. The claim is frozen into batch manifests, one per
+   shard of at most `EDGESENSE_SHARD_MB`, so each object is processed by exactly one batch.
+   An interval with no objects skips the rest.
+3. **aggregate_batch** (one mapped task per shard, at most 8 at once per run; on Airflow
+   2.11 one task taking the shards in turn, since 2.11's backfill cannot run mapped tasks)
+   parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured, detected per
+   object), names URL patterns, writes `requests/`, `minute_metrics/` and
    `unmatched_paths/` Parquet (Hive partitions `dt`/`hour` by **event time**), samples
    rejected lines to `rejects/`, quarantines corrupt objects and freezes the CloudWatch
    datums into a plan (patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
    It fails, naming files and reasons, only if the reject ratio passes
    `EDGESENSE_REJECT_THRESHOLD`.
-4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it once with
-   `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
+4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it
+   once with `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
 
@@ -44,7 +47,9 @@ from datetime import datetime, timedelta
 
 from edgesense import dag_helpers
 from edgesense.compat import (
+    AIRFLOW_V3,
     AirflowFailException,
+    AirflowSkipException,
     DeltaDataIntervalTimetable,
     Param,
     PokeReturnValue,
@@ -56,6 +61,10 @@ from edgesense.compat import (
 log = logging.getLogger(__name__)
 
 DAG_ID = "edgesense_ingest"
+# One mapped aggregate/publish task per shard on Airflow 3. On 2.11 one task takes the run's
+# shards in turn: 2.11's `airflow dags backfill` loses dynamically mapped task instances and
+# reports a deadlock (its BackfillJob, not the scheduler), so mapping would break backfills.
+MAP_SHARDS = AIRFLOW_V3
 CLOUDWATCH_POOL = "edgesense_cloudwatch"
 
 # catchup=True is deliberate: a missed interval's objects are only ever claimed by that
@@ -121,27 +130,25 @@ def edgesense_ingest():
             is_done=claimed is not None, xcom_value=claimed["batches"] if claimed else None
         )
 
-    @task(max_active_tis_per_dagrun=8)
-    def aggregate_batch(batch_id: str, rules: dict, params=None) -> dict:
+    def aggregate(batch_ids: list[str], rules: dict, params) -> list[dict]:
         from edgesense.pipeline import RejectThresholdExceeded, aggregate_batches
 
         try:
             summaries = aggregate_batches(
-                dag_helpers.settings(), [batch_id], rules["key"],
+                dag_helpers.settings(), batch_ids, rules["key"],
                 reprocess=bool((params or {}).get("reprocess")), rules_fallback=rules["fallback"],
             )  # fmt: skip
         except RejectThresholdExceeded as exc:
             raise AirflowFailException(str(exc)) from exc  # retrying cannot fix bad input
-        return {"batch": batch_id, "summary": summaries[batch_id]}
+        return [{"batch": b, "summary": summaries[b]} for b in batch_ids]
 
-    @task(pool=CLOUDWATCH_POOL)
-    def publish_metrics(aggregated: dict) -> dict:
+    def publish(aggregated: list[dict]) -> dict:
         from edgesense.pipeline import publish_batches
 
-        return publish_batches(dag_helpers.settings(), [aggregated["batch"]])
+        return publish_batches(dag_helpers.settings(), [a["batch"] for a in aggregated])
 
     @task
-    def add_partitions(aggregated: list[dict]) -> dict:
+    def add_partitions(aggregated: list) -> dict:
         from edgesense.pipeline import update_partitions
 
         return update_partitions(dag_helpers.settings(), [a["batch"] for a in aggregated])
@@ -149,9 +156,34 @@ def edgesense_ingest():
     rules = sync_rules()
     batches = wait_for_batch()
     chain(rules, batches)
-    aggregated = aggregate_batch.partial(rules=rules).expand(batch_id=batches)
-    publish_metrics.expand(aggregated=aggregated)
-    add_partitions(aggregated)
+    if MAP_SHARDS:
+
+        @task(task_id="aggregate_batch", max_active_tis_per_dagrun=8)
+        def aggregate_shard(batch_id: str, rules: dict, params=None) -> dict:
+            return aggregate([batch_id], rules, params)[0]
+
+        @task(task_id="publish_metrics", pool=CLOUDWATCH_POOL)
+        def publish_shard(aggregated: dict) -> dict:
+            return publish([aggregated])
+
+        aggregated = aggregate_shard.partial(rules=rules).expand(batch_id=batches)
+        publish_shard.expand(aggregated=aggregated)
+        add_partitions(aggregated)
+    else:
+
+        @task(task_id="aggregate_batch")
+        def aggregate_shards(batch_ids: list[str], rules: dict, params=None) -> list[dict]:
+            if not batch_ids:
+                raise AirflowSkipException("no objects arrived in this interval")
+            return aggregate(batch_ids, rules, params)
+
+        @task(task_id="publish_metrics", pool=CLOUDWATCH_POOL)
+        def publish_shards(aggregated: list[dict]) -> dict:
+            return publish(aggregated)
+
+        aggregated = aggregate_shards(batches, rules)
+        publish_shards(aggregated)
+        add_partitions(aggregated)
 
 
 dag_object = edgesense_ingest()

@@ -16,6 +16,8 @@ try:  # Airflow 3.x: the Task SDK
         task,
     )
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
     from airflow.decorators import dag, task  # type: ignore[no-redef]
     from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
@@ -24,7 +26,10 @@ except ImportError:  # Airflow 2.11
     from airflow.sensors.base import PokeReturnValue  # type: ignore[no-redef]
     from airflow.timetables.interval import DeltaDataIntervalTimetable  # type: ignore[no-redef]
 
+    AIRFLOW_V3 = False
+
 __all__ = [
+    "AIRFLOW_V3",
     "AirflowFailException",
     "AirflowSkipException",
     "DeltaDataIntervalTimetable",

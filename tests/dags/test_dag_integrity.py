@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, airflow_major
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules"}
@@ -71,6 +71,17 @@ def test_publishing_runs_in_the_cloudwatch_pool_and_the_sensor_reschedules(dagba
     sensor = dag.get_task("wait_for_batch")
     assert sensor.mode == "reschedule"
     assert set(dag.params.keys()) == {"window_start", "window_end", "prefix", "reprocess"}
+
+
+def test_shards_are_mapped_tasks_on_airflow3_and_one_task_on_airflow2(dagbag):
+    """2.11's BackfillJob deadlocks on dynamically mapped tasks, so 2.x takes shards in turn."""
+    dag = dagbag.dags["edgesense_ingest"]
+    mapped = airflow_major() >= 3
+    for task_id in ("aggregate_batch", "publish_metrics"):
+        task = dag.get_task(task_id)
+        assert hasattr(task, "expand_input") is mapped, task_id
+    assert dag.get_task("publish_metrics").pool == "edgesense_cloudwatch"
+    assert dag.get_task("add_partitions").upstream_task_ids == {"aggregate_batch"}
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
