@@ -7,7 +7,8 @@ Every minute, for the data interval `[start, end)`:
    a snapshot in S3 named by its content hash. If DynamoDB is unreachable the last good
    snapshot is used, with a warning and the `RulesSnapshotFallback` pipeline metric.
 2. **wait_for_batch** (a reschedule-mode sensor) waits until the interval has *settled*
-   (`EDGESENSE_SETTLE_SECONDS` after its end, for uploads in flight), then claims the
+   (`EDGESENSE_SETTLE_SECONDS` after its end, for uploads in flight; the last few seconds,
+   up to one poke interval, are waited in place, which beats a reschedule), then claims the
    objects of the ingest bucket whose **LastModified** lies in the interval, listing only
    the folders the key layout allows. The claim is frozen into batch manifests, one per
    shard of at most `EDGESENSE_SHARD_MB`, so each object is processed by exactly one batch.
@@ -66,6 +67,7 @@ DAG_ID = "edgesense_ingest"
 # reports a deadlock (its BackfillJob, not the scheduler), so mapping would break backfills.
 MAP_SHARDS = AIRFLOW_V3
 CLOUDWATCH_POOL = "edgesense_cloudwatch"
+POKE_SECONDS = 15
 
 # catchup=True is deliberate: a missed interval's objects are only ever claimed by that
 # interval's run, so after an outage the scheduler must run every interval it missed.
@@ -117,12 +119,16 @@ def edgesense_ingest():
 
         return sync_rules(dag_helpers.settings())
 
-    @task.sensor(task_id="wait_for_batch", poke_interval=15, timeout=timedelta(minutes=15), mode="reschedule")
+    @task.sensor(
+        task_id="wait_for_batch", poke_interval=POKE_SECONDS, timeout=timedelta(minutes=15), mode="reschedule"
+    )
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
         from edgesense.pipeline import claim_batches, resolve_interval
 
         interval = resolve_interval(params, data_interval_start, data_interval_end)
-        claimed = claim_batches(dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"))
+        claimed = claim_batches(
+            dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"), wait_up_to=POKE_SECONDS
+        )
         if claimed is not None and not claimed["batches"]:
             log.info("no objects arrived in %s; the rest of the run is skipped", claimed["interval"])
         # The batch ids are what the aggregate tasks are mapped over: one task per shard.

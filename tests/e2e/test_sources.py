@@ -32,6 +32,22 @@ def test_an_interval_is_not_listed_until_its_settle_delay_has_passed(aws):
     assert len(claimed["batches"]) == 1
 
 
+def test_a_settle_delay_shorter_than_the_wait_allowance_is_waited_inline_then_claimed(aws):
+    """The sensor waits a few seconds in place instead of paying a reschedule (latency)."""
+    lm = aws.put_log("logs/inline/ak-1-1-1-ds.gz", b"x")
+    interval = Interval(lm.replace(second=0, microsecond=0), lm + timedelta(seconds=1))
+    s = settings(settle_seconds=30)
+    slept: list[float] = []
+    at = interval.end + timedelta(seconds=20)
+
+    assert claim_batches(s, interval, prefix="logs/inline/", now=at, wait_up_to=5, sleep=slept.append) is None
+    claimed = claim_batches(s, interval, prefix="logs/inline/", now=at, wait_up_to=15, sleep=slept.append)
+
+    assert slept == [10.0]
+    assert claimed is not None
+    assert claimed["new_objects"] == 1
+
+
 def test_only_objects_whose_last_modified_falls_in_the_interval_are_owned(aws):
     lm = aws.put_log(f"logs/{datetime.now(UTC):%Y/%m/%d/%H}/ak-2-2-2-ds.gz", b"x")
     s = settings(settle_seconds=0)

@@ -18,7 +18,7 @@ from corpus import CorpusSpec, build
 
 def test_a_smoke_sized_benchmark_measures_all_three_and_reports_ratios_and_memory(tmp_path, capsys):
     report = tmp_path / "report.json"
-    assert bench.main(["--lines", "6000", "--files", "3", "--stress-lines", "3000",
+    assert bench.main(["--lines", "6000", "--files", "3", "--stress-lines", "3000", "--big-lines", "4000",
                        "--data", str(tmp_path / "data"), "--report", str(report)]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "counts agree with the baseline" in out
@@ -30,6 +30,17 @@ def test_a_smoke_sized_benchmark_measures_all_three_and_reports_ratios_and_memor
     assert results["main"]["b_over_c"] > 0
     assert results["stress"]["spec"]["rules"] == 200
     assert "edgesense / ceiling" in out
+    assert results["big"]["edgesense"]["peak_rss_mb"] > 0
+    assert "peak RSS of a" in out
+
+
+def test_latency_percentiles_are_observed_values_by_nearest_rank():
+    import latency
+
+    values = [float(v) for v in range(1, 21)]  # 1..20
+    assert latency.percentile(values, 50) == 10.0
+    assert latency.percentile(values, 95) == 19.0
+    assert latency.percentile([7.0], 95) == 7.0
 
 
 def test_the_corpus_is_reproducible_and_reused(tmp_path):
