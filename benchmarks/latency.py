@@ -2,8 +2,8 @@
 
 Everything is real and local: moto_server, and an Airflow scheduler (LocalExecutor) with the
 api-server its task runners report to, running ``edgesense_ingest`` every minute as deployed
-(no ``dags test``). A synthetic CDN uploads one DataStream 2 object every ``--every`` seconds
-for ``--minutes`` minutes. Each object carries its own host name, so the moment its data is
+(no ``dags test``). A synthetic CDN uploads one DataStream 2 object about every ``--every``
+seconds (jittered by ±50 %, so landings fall all over the minute) for ``--minutes`` minutes. Each object carries its own host name, so the moment its data is
 readable is unambiguous: the poller asks GetMetricData for that host's ``BytesSent`` every
 ``--poll`` seconds and records the first time a value comes back.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -186,13 +187,14 @@ def main(argv: list[str] | None = None) -> int:
 
         def uploader() -> None:
             t_end = time.monotonic() + args.minutes * 60
+            rng = random.Random(7)  # jittered gaps: landings spread over the whole minute
             n = 0
             while time.monotonic() < t_end:
                 o = upload(s3, n, args.lines)
                 with lock:
                     objects.append(o)
                 n += 1
-                time.sleep(args.every)
+                time.sleep(args.every * rng.uniform(0.5, 1.5))
             done.set()
 
         threading.Thread(target=uploader, daemon=True).start()
