@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "scripts")]
 
-from demo import INGEST, STAGE, STORE, TABLE, airflow_env  # noqa: E402
-from localaws import MotoServer, create_resources, free_port  # noqa: E402
+from airflow_services import scheduler_and_api_server, service_env  # noqa: E402
+from demo import INGEST, STAGE, STORE, TABLE, airflow, airflow_env  # noqa: E402
+from localaws import MotoServer, create_resources, free_port, metric_queries  # noqa: E402
 
 from edgesense.generate import generate  # noqa: E402
 
@@ -62,42 +62,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def run_airflow(env: dict[str, str], *args: str) -> None:
-    exe = Path(sys.executable).with_name("airflow")
-    proc = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"airflow {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-
-
-def start_services(env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    exe = Path(sys.executable).with_name("airflow")
-    procs = []
-    for name, args in (
-        ("api-server", ["api-server", "--port", env["AIRFLOW__API__PORT"]]),
-        ("scheduler", ["scheduler"]),
-    ):
-        with (logs / f"{name}.log").open("a") as log:
-            procs.append(
-                subprocess.Popen(
-                    [str(exe), *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
-            )
-    return procs
-
-
-def stop_services(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        with suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-
-
 def upload(s3, n: int, lines: int) -> Landed:
     host = f"lat-{n:04d}.example.com"
     now = datetime.now(UTC)
@@ -111,27 +75,58 @@ def poll_readable(cw, pending: list[Landed]) -> None:
     """One GetMetricData call for every object not yet readable (at most 500 per call)."""
     now = datetime.now(UTC)
     for chunk in (pending[i : i + 500] for i in range(0, len(pending), 500)):
-        queries = [
-            {
-                "Id": f"q{i}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": NAMESPACE,
-                        "MetricName": "BytesSent",
-                        "Dimensions": [{"Name": "Host", "Value": o.host}],
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            }
-            for i, o in enumerate(chunk)
-        ]
         resp = cw.get_metric_data(
-            MetricDataQueries=queries, StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=5)
+            MetricDataQueries=metric_queries(NAMESPACE, "BytesSent", [{"Host": o.host} for o in chunk]),
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(minutes=5),
         )
         for result in resp["MetricDataResults"]:
             if result["Values"]:
                 chunk[int(result["Id"][1:])].readable = now
+
+
+def watch(endpoint: str, procs: list[subprocess.Popen], work: Path, args: argparse.Namespace) -> list[Landed]:
+    """Upload in a thread while polling CloudWatch, until every object is readable or the drain ends."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    cw = boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1")
+    objects: list[Landed] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def uploader() -> None:
+        t_end = time.monotonic() + args.minutes * 60
+        rng = random.Random(7)  # jittered gaps: landings spread over the whole minute
+        n = 0
+        while time.monotonic() < t_end:
+            o = upload(s3, n, args.lines)
+            with lock:
+                objects.append(o)
+            n += 1
+            time.sleep(args.every * rng.uniform(0.5, 1.5))
+        done.set()
+
+    threading.Thread(target=uploader, daemon=True).start()
+    deadline: float | None = None
+    last_report = 0.0
+    while True:
+        with lock:
+            pending = [o for o in objects if o.readable is None]
+        if pending:
+            poll_readable(cw, pending)
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit(f"an Airflow service exited; logs in {work}")
+        if done.is_set():
+            deadline = deadline or time.monotonic() + args.drain
+            if all(o.readable for o in objects) or time.monotonic() > deadline:
+                return objects
+        if time.monotonic() - last_report > 60:
+            seen = [o.latency for o in objects if o.latency is not None]
+            print(f"    {len(objects)} objects uploaded, {len(seen)} readable"
+                  + (f", latest {seen[-1]:.0f} s" if seen else ""), flush=True)  # fmt: skip
+            last_report = time.monotonic()
+        time.sleep(args.poll)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,81 +139,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--drain", type=float, default=300, help="max seconds to wait after the last upload")
     args = ap.parse_args(argv)
 
-    import boto3
-
     work = Path(tempfile.mkdtemp(prefix="edgesense-latency-"))
     server = MotoServer(run_dir=work / "run").start()
-    procs: list[subprocess.Popen] = []
     try:
-        port = free_port()
-        env = airflow_env(server.endpoint, work / "airflow")
-        start = datetime.now(UTC).replace(second=0, microsecond=0)
-        env.update(
-            {
-                "EDGESENSE_START_DATE": start.isoformat(),
-                "EDGESENSE_SETTLE_SECONDS": str(args.settle),
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__PARALLELISM": "4",
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-                "AIRFLOW__API__PORT": str(port),
-                "AIRFLOW__API__HOST": "127.0.0.1",
-                "AIRFLOW__API_AUTH__JWT_SECRET": "edgesense-bench-only",
-                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            }
-        )
+        env = {
+            **airflow_env(server.endpoint, work / "airflow"),
+            **service_env(free_port()),
+            "EDGESENSE_START_DATE": datetime.now(UTC).replace(second=0, microsecond=0).isoformat(),
+            "EDGESENSE_SETTLE_SECONDS": str(args.settle),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
         print(f"==> moto_server {server.endpoint}; Airflow home {work / 'airflow'}", flush=True)
-        run_airflow(env, "db", "migrate")
-        run_airflow(env, "pools", "set", "edgesense_cloudwatch", "4", "CloudWatch PutMetricData budget")
+        airflow(env, "db", "migrate")
+        airflow(env, "pools", "set", "edgesense_cloudwatch", "4", "CloudWatch PutMetricData budget")
         create_resources(server.endpoint, ingest_bucket=INGEST, store_bucket=STORE, rules_table=TABLE)
-        run_airflow(env, "dags", "test", "edgesense_setup")
-        run_airflow(env, "dags", "reserialize")
-        run_airflow(env, "dags", "unpause", "edgesense_ingest")
-        procs = start_services(env, work)
-        print(f"==> scheduler + api-server started; settle {args.settle} s; uploading one object every "
-              f"{args.every:g} s for {args.minutes:g} min", flush=True)  # fmt: skip
-
-        s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
-        cw = boto3.client("cloudwatch", endpoint_url=server.endpoint, region_name="us-east-1")
-        objects: list[Landed] = []
-        lock = threading.Lock()
-        done = threading.Event()
-
-        def uploader() -> None:
-            t_end = time.monotonic() + args.minutes * 60
-            rng = random.Random(7)  # jittered gaps: landings spread over the whole minute
-            n = 0
-            while time.monotonic() < t_end:
-                o = upload(s3, n, args.lines)
-                with lock:
-                    objects.append(o)
-                n += 1
-                time.sleep(args.every * rng.uniform(0.5, 1.5))
-            done.set()
-
-        threading.Thread(target=uploader, daemon=True).start()
-        deadline: float | None = None
-        last_report = 0.0
-        while True:
-            with lock:
-                pending = [o for o in objects if o.readable is None]
-            if pending:
-                poll_readable(cw, pending)
-            if any(p.poll() is not None for p in procs):
-                raise SystemExit(f"an Airflow service exited; logs in {work}")
-            if done.is_set():
-                deadline = deadline or time.monotonic() + args.drain
-                if not [o for o in objects if o.readable is None] or time.monotonic() > deadline:
-                    break
-            if time.monotonic() - last_report > 60:
-                seen = [o.latency for o in objects if o.latency is not None]
-                print(f"    {len(objects)} objects uploaded, {len(seen)} readable"
-                      + (f", latest {seen[-1]:.0f} s" if seen else ""), flush=True)  # fmt: skip
-                last_report = time.monotonic()
-            time.sleep(args.poll)
+        airflow(env, "dags", "test", "edgesense_setup")
+        airflow(env, "dags", "reserialize")
+        airflow(env, "dags", "unpause", "edgesense_ingest")
+        with scheduler_and_api_server(env, work) as procs:
+            print(f"==> scheduler + api-server started; settle {args.settle} s; uploading one object about "
+                  f"every {args.every:g} s for {args.minutes:g} min", flush=True)  # fmt: skip
+            objects = watch(server.endpoint, procs, work, args)
     finally:
-        stop_services(procs)
         server.stop()
 
     latencies = [o.latency for o in objects if o.latency is not None]

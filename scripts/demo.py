@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "scripts")]
 
-from localaws import MotoServer, aws_env, create_resources  # noqa: E402
+from localaws import MotoServer, aws_env, create_resources, metric_queries  # noqa: E402
 
 from edgesense.generate import generate  # noqa: E402
 
@@ -89,20 +89,8 @@ def metric_sums(
     cw, name: str, dims: dict[str, str], start: datetime, end: datetime, stat: str = "Sum"
 ) -> dict:
     resp = cw.get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "m",
-                "MetricStat": {
-                    "Metric": {"Namespace": NAMESPACE, "MetricName": name,
-                               "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
-                    "Period": 60,
-                    "Stat": stat,
-                },
-            }
-        ],
-        StartTime=start,
-        EndTime=end,
-    )  # fmt: skip
+        MetricDataQueries=metric_queries(NAMESPACE, name, [dims], stat=stat), StartTime=start, EndTime=end
+    )
     r = resp["MetricDataResults"][0]
     return {t.astimezone(UTC).strftime("%H:%M"): v for t, v in zip(r["Timestamps"], r["Values"], strict=True)}
 

@@ -55,6 +55,27 @@ def aws_env(endpoint: str) -> dict[str, str]:
     }
 
 
+def metric_queries(
+    namespace: str, name: str, dim_sets: list[dict[str, str]], *, stat: str = "Sum"
+) -> list[dict]:
+    """GetMetricData queries ``q0``, ``q1``, ... for one metric, one per dimension set, per minute."""
+    return [
+        {
+            "Id": f"q{i}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": namespace,
+                    "MetricName": name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                },
+                "Period": 60,
+                "Stat": stat,
+            },
+        }
+        for i, dims in enumerate(dim_sets)
+    ]
+
+
 class MotoServer:
     def __init__(self, port: int | None = None, run_dir: Path | str = ".run") -> None:
         self.port = port or free_port()

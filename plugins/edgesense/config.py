@@ -73,7 +73,8 @@ class Settings:
     shard_mb: float = field(
         default=256.0,
         metadata={"doc": "Compressed MB per shard: an interval's new objects become batches of at most this "
-                         "size, each aggregated and published by its own mapped task"},
+                         "size, each aggregated and published by its own mapped task (Airflow 3; one "
+                         "task in turn on 2.11)"},
     )  # fmt: skip
     duckdb_threads: int = field(default=2, metadata={"doc": "DuckDB threads per task"})
     duckdb_memory_limit: str = field(default="1GB", metadata={"doc": "DuckDB memory limit per task"})

@@ -85,11 +85,7 @@ def salvage_gzip(path: Path, out: Path) -> Salvage:
         while error is None and (piece := src.read(64 * 1024)):
             saved = d.copy()
             try:
-                data = d.decompress(piece)
-                while d.eof and _more_members(d.unused_data):
-                    rest = d.unused_data
-                    d = zlib.decompressobj(wbits=31)
-                    data += d.decompress(rest)
+                d, data = _inflate_members(d, piece)
             except zlib.error as exc:
                 error = f"corrupt gzip data ({exc})"
                 data, d = _inflate_up_to_error(saved, piece)
@@ -118,6 +114,16 @@ def _inflate_up_to_error(d, piece: bytes) -> tuple[bytes, object]:
     return bytes(out), d
 
 
+def _inflate_members(d, piece: bytes) -> tuple[object, bytes]:
+    """Inflate ``piece``; concatenated members are valid gzip, so each one starts a new decompressor."""
+    data = d.decompress(piece)
+    while d.eof and _more_members(d.unused_data):
+        rest = d.unused_data
+        d = zlib.decompressobj(wbits=31)
+        data += d.decompress(rest)
+    return d, data
+
+
 def _more_members(rest: bytes) -> bool:
     """Bytes after a gzip member are another member, unless they are only zero padding."""
     return bool(rest.strip(b"\x00"))
@@ -140,11 +146,7 @@ def gzip_problem(path: Path) -> str | None:
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(1024 * 1024):
-                d.decompress(chunk)
-                while d.eof and _more_members(d.unused_data):  # concatenated members are valid gzip
-                    rest = d.unused_data
-                    d = zlib.decompressobj(wbits=31)
-                    d.decompress(rest)
+                d, _ = _inflate_members(d, chunk)
     except zlib.error as exc:
         return f"corrupt gzip data ({exc})"
     return None if d.eof else "gzip stream ends early (truncated)"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from localaws import MotoServer, aws_env, create_resources
+from localaws import MotoServer, aws_env, create_resources, metric_queries
 
 from helpers import INGEST, ROOT, STORE, TABLE, migrate_airflow_db
 
@@ -64,23 +64,8 @@ class Clients:
         self, namespace: str, name: str, dims: list[dict[str, str]], start: datetime, end: datetime
     ) -> dict[datetime, float]:
         """Sum of ``name`` over several dimension sets, one value per minute (Period 60)."""
-        queries = [
-            {
-                "Id": f"q{i}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": namespace,
-                        "MetricName": name,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in d.items()],
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            }
-            for i, d in enumerate(dims)
-        ]
         resp = self.cw.get_metric_data(
-            MetricDataQueries=queries,
+            MetricDataQueries=metric_queries(namespace, name, dims),
             StartTime=start - timedelta(minutes=2),
             EndTime=end + timedelta(minutes=3),
         )
@@ -94,20 +79,7 @@ class Clients:
         self, namespace: str, name: str, dims: dict[str, str], start: datetime, end: datetime
     ) -> float:
         resp = self.cw.get_metric_data(
-            MetricDataQueries=[
-                {
-                    "Id": "m",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": namespace,
-                            "MetricName": name,
-                            "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-                        },
-                        "Period": 60,
-                        "Stat": "Sum",
-                    },
-                }
-            ],
+            MetricDataQueries=metric_queries(namespace, name, [dims]),
             StartTime=start - timedelta(minutes=1),
             EndTime=end + timedelta(minutes=1),
         )

@@ -9,17 +9,18 @@ backfill then covers exactly those minutes. Each test waits about two minutes fo
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from airflow_services import scheduler_and_api_server as services
+from airflow_services import service_env
 from localaws import free_port
 
 from edgesense.generate import generate
@@ -146,47 +147,9 @@ def test_airflow2_dags_backfill_counts_every_minute_once_and_a_second_backfill_c
 @contextmanager
 def scheduler_and_api_server(tmp_path: Path) -> Iterator[list[subprocess.Popen]]:
     """A real scheduler (LocalExecutor) and the api-server its task runners report to."""
-    port = free_port()
-    env = {
-        **venv_env(),
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API_AUTH__JWT_SECRET": "edgesense-test-only",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "EDGESENSE_RETRY_DELAY_SECONDS": "0",
-    }
-    procs = []
-    try:
-        for name, args in (("api-server", ["api-server", "--port", str(port)]), ("scheduler", ["scheduler"])):
-            with (tmp_path / f"{name}.log").open("a") as log:  # the child keeps its own descriptor
-                procs.append(
-                    subprocess.Popen(
-                        [str(AIRFLOW), *args],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+    env = {**venv_env(), **service_env(free_port()), "EDGESENSE_RETRY_DELAY_SECONDS": "0"}
+    with services(env, tmp_path) as procs:
         yield procs
-    finally:
-        for p in procs:
-            signal_group(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                signal_group(p.pid, signal.SIGKILL)
-                p.wait()
-
-
-def signal_group(pgid: int, sig: int) -> None:
-    """The whole process group: executor workers can outlive their parent."""
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
 
 
 def wait_for_backfill(tmp_path: Path, procs: list[subprocess.Popen], timeout: float = 300) -> dict[str, str]:

@@ -59,8 +59,8 @@ class Interval:
 def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
     """Consecutive groups of at most ``max_bytes`` compressed (a bigger object is alone).
 
-    Each group becomes its own batch, so a large interval spreads over as many mapped
-    aggregate tasks, and workers, as it needs; their sums simply add up in CloudWatch.
+    Each group becomes its own batch, which bounds a task's memory and, on Airflow 3 (one
+    mapped task per batch), spreads a large interval over the workers; sums add up in CloudWatch.
     """
     out: list[list[dict[str, Any]]] = []
     size = 0
