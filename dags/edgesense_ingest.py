@@ -27,8 +27,9 @@ Every minute, for the data interval `[start, end)`:
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
 
-**Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, at most 1 day)
-replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
+**Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, whole seconds,
+at most 1 day, ending at most 5 minutes from now, starting at most 366 days ago; anything
+else fails `wait_for_batch` at once, naming the param) replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
 rebuilds the Parquet of already aggregated batches (CloudWatch is never re-sent).
 
 **Backfill** by arrival minute: `airflow backfill create --dag-id edgesense_ingest
@@ -123,14 +124,23 @@ def edgesense_ingest():
         task_id="wait_for_batch", poke_interval=POKE_SECONDS, timeout=timedelta(minutes=15), mode="reschedule"
     )
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
+        from edgesense.interval import ParamError
         from edgesense.pipeline import claim_batches, resolve_interval
 
-        interval = resolve_interval(params, data_interval_start, data_interval_end)
+        try:
+            interval = resolve_interval(params, data_interval_start, data_interval_end)
+        except ParamError as exc:
+            raise AirflowFailException(str(exc)) from exc  # no retry can fix a param
         claimed = claim_batches(
             dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"), wait_up_to=POKE_SECONDS
         )
         if claimed is not None and not claimed["batches"]:
-            log.info("no objects arrived in %s; the rest of the run is skipped", claimed["interval"])
+            log.info(
+                "no new objects in %s (%d landed, all counted by other batches); the rest of the run is "
+                "skipped",
+                claimed["interval"],
+                claimed["owned_objects"],
+            )
         # The batch ids are what the aggregate tasks are mapped over: one task per shard.
         return PokeReturnValue(
             is_done=claimed is not None, xcom_value=claimed["batches"] if claimed else None

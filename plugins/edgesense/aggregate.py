@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,15 @@ MAX_LINE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A local copy of one object; ``key`` is what users see in errors (S3 key or path)."""
+    """A local copy of one object; ``key`` is what users see in errors (S3 key or path).
+
+    ``arrived`` (its S3 LastModified) anchors the accepted event-time spread; without it
+    (local files) any event time from 1970 on is accepted.
+    """
 
     path: Path
     key: str
+    arrived: datetime | None = None
 
 
 @dataclass
@@ -80,6 +86,8 @@ class Aggregator:
         structured_fields: list[str] | None = None,
         unmatched: str = "Unmatched",
         unmatched_top: int = 1000,
+        max_event_age: timedelta = timedelta(days=30),
+        max_event_ahead: timedelta = timedelta(days=1),
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="edgesense-duckdb-", dir=temp_dir)
         self.con = duckdb.connect(
@@ -95,6 +103,7 @@ class Aggregator:
         self.structured_fields = list(structured_fields or [])
         self.unmatched = unmatched
         self.unmatched_top = unmatched_top
+        self.max_event_age, self.max_event_ahead = max_event_age, max_event_ahead
 
     def close(self) -> None:
         self.con.close()
@@ -146,6 +155,7 @@ class Aggregator:
                     "key": f.key,
                     "format": sniffed.format,
                     "plus": sniffed.plus_is_space,
+                    "arrived": f.arrived,
                 },
             )
             groups[sniffed.compressed].append(f)
@@ -160,11 +170,13 @@ class Aggregator:
 
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
             self.run("add_encoding_rejects.sql")
+        self.run("add_cut_line_rejects.sql")
         self.run("parse_macros.sql")
         self.run("parse_ds2_json.sql")
         self.run("parse_ds1_raw.sql")
         self.run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
-        self.run("normalize.sql")
+        self.run("normalize.sql", {"max_age_us": _micros(self.max_event_age),
+                                   "max_ahead_us": _micros(self.max_event_ahead)})  # fmt: skip
         params = {"unmatched": self.unmatched, **rules.params()}
         self.run("match_patterns.sql", params, rule_count=len(rules.active))
         self.run("decode_text.sql")
@@ -300,6 +312,8 @@ class Aggregator:
         for table in ("requests", "minute_metrics", "unmatched_paths"):
             target = out_dir / table
             rel = self.con.table(sql.check_identifier(table))
+            if table == "requests":
+                rel = rel.project("* EXCLUDE (sum_part)")  # bookkeeping of minute_metrics.sql
             if rel.aggregate("count(*)").fetchall()[0][0] == 0:
                 written[table] = []
                 continue
@@ -313,6 +327,10 @@ class Aggregator:
             )
             written[table] = sorted(target.rglob("*.parquet"))
         return written
+
+
+def _micros(d: timedelta) -> int:
+    return int(d.total_seconds() * 1_000_000)
 
 
 def _used(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:

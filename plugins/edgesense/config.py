@@ -76,6 +76,26 @@ class Settings:
                          "size, each aggregated and published by its own mapped task (Airflow 3; one "
                          "task in turn on 2.11)"},
     )  # fmt: skip
+    max_inflate_ratio: float = field(
+        default=200.0,
+        metadata={"doc": "An object that inflates to more than this many times its compressed size (and more "
+                         "than 16 MiB) is quarantined as a possible gzip bomb"},
+    )  # fmt: skip
+    max_object_inflated_mb: float = field(
+        default=4096.0, metadata={"doc": "An object that inflates to more MiB than this is quarantined"}
+    )
+    max_batch_inflated_mb: float = field(
+        default=16384.0,
+        metadata={"doc": "Inflated MiB per batch; objects past it are quarantined (replay them from there)"},
+    )
+    max_event_age_days: float = field(
+        default=30.0,
+        metadata={"doc": "Lines whose event time is more than this before their object landed are rejected"},
+    )
+    max_event_ahead_hours: float = field(
+        default=24.0,
+        metadata={"doc": "Lines whose event time is more than this after their object landed are rejected"},
+    )
     duckdb_threads: int = field(default=2, metadata={"doc": "DuckDB threads per task"})
     duckdb_memory_limit: str = field(default="1GB", metadata={"doc": "DuckDB memory limit per task"})
     structured_fields: str = field(
@@ -132,6 +152,10 @@ class Settings:
             raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
         if not self.shard_mb > 0:
             raise ValueError("EDGESENSE_SHARD_MB must be > 0")
+        for name in ("max_inflate_ratio", "max_object_inflated_mb", "max_batch_inflated_mb",
+                     "max_event_age_days", "max_event_ahead_hours"):  # fmt: skip
+            if not getattr(self, name) > 0:
+                raise ValueError(f"EDGESENSE_{name.upper()} must be > 0")
 
 
 FIELDS = dataclasses.fields(Settings)

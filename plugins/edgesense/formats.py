@@ -11,7 +11,7 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Format = Literal["ds2_json", "ds1_raw", "ds2_structured"]
 GZIP_MAGIC = b"\x1f\x8b"
@@ -127,6 +127,68 @@ def _inflate_members(d, piece: bytes) -> tuple[object, bytes]:
 def _more_members(rest: bytes) -> bool:
     """Bytes after a gzip member are another member, unless they are only zero padding."""
     return bool(rest.strip(b"\x00"))
+
+
+class InflateLimitExceeded(Exception):
+    """An object inflates to more than its bound: a gzip bomb, or a setting set too low."""
+
+
+class InflateGuard:
+    """Counts what a gzip stream inflates to while it streams past, and stops at ``limit``.
+
+    Time and memory of a scan grow with the *inflated* size, so a small object of
+    newlines can stall a batch; this finds out for the price of one inflate, overlapped
+    with the download. Output is produced in 1 MB pieces and dropped. A stream that is
+    not gzip counts its own bytes; a corrupt one stops counting (the scan finds it).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.inflated = 0
+        self._d: Any = None
+        self._sniffed = b""
+        self._plain = False
+        self._broken = False
+
+    def feed(self, data: bytes) -> None:
+        if self._broken:
+            return
+        if self._d is None and not self._plain:
+            self._sniffed += data
+            if len(self._sniffed) < 2:
+                return
+            data, self._sniffed = self._sniffed, b""
+            if data[:2] == GZIP_MAGIC:
+                self._d = zlib.decompressobj(wbits=31)
+            else:
+                self._plain = True
+        if self._plain:
+            self._add(len(data))
+            return
+        try:
+            while data:
+                out = self._d.decompress(data, 1024 * 1024)
+                self._add(len(out))
+                data = self._d.unconsumed_tail
+                if self._d.eof:
+                    rest = self._d.unused_data
+                    if not _more_members(rest):
+                        return
+                    self._d = zlib.decompressobj(wbits=31)
+                    data = rest
+        except zlib.error:
+            self._broken = True
+
+    def _add(self, n: int) -> None:
+        self.inflated += n
+        if self.inflated > self.limit:
+            raise InflateLimitExceeded(f"inflates to more than {self.limit / 2**20:,.1f} MiB")
+
+    def close(self) -> int:
+        """The inflated size (an object too short to sniff counts as plain)."""
+        self.inflated += len(self._sniffed)
+        self._sniffed = b""
+        return self.inflated
 
 
 def gzip_isize(path: Path) -> int:

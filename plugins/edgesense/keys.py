@@ -69,7 +69,15 @@ def _floor(t: datetime, step: timedelta) -> datetime:
 
 
 def batch_id(start: datetime, end: datetime, seq: int = 0) -> str:
-    """Deterministic id of the ``seq``-th batch of an interval: ``20261124T120300-20261124T120400-0``."""
+    """Deterministic id of the ``seq``-th batch of an interval: ``20261124T120300-20261124T120400-0``.
+
+    The id must name its interval exactly (overlaps are decided from it), so bounds with a
+    fraction of a second, which it cannot carry, are refused rather than truncated.
+    """
+    if start.microsecond or end.microsecond:
+        raise ValueError(f"batch bounds must be whole seconds: {start.isoformat()}, {end.isoformat()}")
+    if end <= start:
+        raise ValueError(f"empty interval: {start.isoformat()} >= {end.isoformat()}")
     fmt = "%Y%m%dT%H%M%S"
     return f"{start.astimezone(UTC).strftime(fmt)}-{end.astimezone(UTC).strftime(fmt)}-{seq}"
 

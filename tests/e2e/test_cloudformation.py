@@ -1,9 +1,9 @@
 """deploy/cloudformation/edgesense.yaml deployed with CloudFormation on a real moto_server.
 
 moto's CloudFormation creates the S3 buckets, the DynamoDB table, the IAM role and the SNS
-topic. It has no model for AWS::Glue::Database and AWS::CloudWatch::Alarm (nor
-AWS::MWAA::Environment, whose condition is false here anyway): it logs "No Moto
-CloudFormation support" and skips them (moto/cloudformation/parsing.py,
+topic. It has no model for AWS::Glue::Database, AWS::CloudWatch::Alarm and
+AWS::S3::BucketPolicy (nor AWS::MWAA::Environment, whose condition is false here anyway):
+it logs "No Moto CloudFormation support" and skips them (moto/cloudformation/parsing.py,
 ``resource_class_from_type``). The tests assert that they are missing rather than ignore
 them; tests/unit/test_iam_policy.py checks their properties in the template.
 """
@@ -27,7 +27,14 @@ TEMPLATE = ROOT / "deploy" / "cloudformation" / "edgesense.yaml"
 ACCOUNT = "123456789012"  # moto's default account
 SOURCE = "arn:aws:s3:::x"
 SUPPORTED = {"IngestBucket", "StoreBucket", "RulesTable", "AlarmTopic", "ExecutionRole"}
-NOT_EMULATED = {"GlueDatabase", "LinesRejectedAlarm", "IngestLagAlarm"}  # types moto skips
+# Types moto skips.
+NOT_EMULATED = {
+    "GlueDatabase",
+    "LinesRejectedAlarm",
+    "IngestLagAlarm",
+    "IngestBucketPolicy",
+    "StoreBucketPolicy",
+}
 CONDITION_FALSE = {"MwaaEnvironment", "AlarmEmailSubscription"}
 
 
@@ -110,6 +117,20 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     template = load_cfn(body)
     (rule,) = template["Resources"]["IngestBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == {"Ref": "IngestExpirationDays"}
+    # Nor is the store bucket's versioning (moto leaves it unset)...
+    assert "Status" not in c["s3"].get_bucket_versioning(Bucket=store)
+    assert template["Resources"]["StoreBucket"]["Properties"]["VersioningConfiguration"] == {
+        "Status": "Enabled"
+    }
+    # ...nor the bucket policies (deny without TLS; conditional writes on the state), which
+    # moto's CloudFormation skips: the unit tests evaluate them in the template.
+    for bucket in (ingest, store):
+        with pytest.raises(ClientError) as err:
+            c["s3"].get_bucket_policy(Bucket=bucket)
+        assert err.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    policies = {r["Properties"]["Bucket"]["Ref"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::S3::BucketPolicy"}  # fmt: skip
+    assert policies == {"IngestBucket", "StoreBucket"}
 
     # The rules table.
     table = c["dynamodb"].describe_table(TableName=out["RulesTableName"])["Table"]
@@ -126,11 +147,20 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     assert set(statements) == {
         "MwaaPublishMetrics", "MwaaLogs", "MwaaCeleryQueues", "MwaaCeleryQueueKeys", "MwaaSourceBucketRead",
         "MwaaAccountPublicAccessBlock", "IngestBucketList", "IngestObjectsRead", "StoreBucketList",
-        "StoreObjectsReadWrite", "RulesTable", "GlueCatalog", "CloudWatchMetrics",
+        "StoreObjectsReadWrite", "StoreObjectsDeleteStale", "RulesTable", "GlueCatalog", "CloudWatchMetrics",
     }  # fmt: skip
     assert statements["IngestObjectsRead"]["Resource"] == f"arn:aws:s3:::{ingest}/*"
     assert statements["StoreObjectsReadWrite"]["Resource"] == f"arn:aws:s3:::{store}/*"
+    assert "s3:DeleteObject" not in statements["StoreObjectsReadWrite"]["Action"]
+    assert statements["StoreObjectsDeleteStale"]["Action"] == "s3:DeleteObject"
+    assert statements["StoreObjectsDeleteStale"]["Resource"] == [
+        f"arn:aws:s3:::{store}/{prefix}*"
+        for prefix in ("requests/", "minute_metrics/", "unmatched_paths/", "_edgesense/ledger/")
+    ]
     assert statements["RulesTable"]["Resource"] == table["TableArn"]
+    assert statements["RulesTable"]["Action"] == [
+        "dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:BatchWriteItem",
+    ]  # fmt: skip
     assert statements["GlueCatalog"]["Resource"] == [
         f"arn:aws:glue:us-east-1:{ACCOUNT}:catalog",
         f"arn:aws:glue:us-east-1:{ACCOUNT}:database/edgesense",
@@ -182,6 +212,8 @@ def test_given_bucket_names_are_used_and_no_bucket_is_created(moto):
     assert "AWS::S3::Bucket" not in {r["ResourceType"] for r in created.values()}
     assert {"IngestBucket", "StoreBucket"}.isdisjoint(created)
     assert {b["Name"] for b in c["s3"].list_buckets()["Buckets"]} == {"cdn-delivery", "cdn-store"}
+    # The bucket policies are only for buckets the stack creates.
+    assert {"IngestBucketPolicy", "StoreBucketPolicy"}.isdisjoint(created)
     assert (out["IngestBucketName"], out["StoreBucketName"]) == ("cdn-delivery", "cdn-store")
 
     statements = role_statements(c["iam"], out["ExecutionRoleArn"])
@@ -195,6 +227,12 @@ def test_given_bucket_names_are_used_and_no_bucket_is_created(moto):
         "IngestObjectsRead": ["arn:aws:s3:::cdn-delivery/*"],
         "StoreBucketList": ["arn:aws:s3:::cdn-store"],
         "StoreObjectsReadWrite": ["arn:aws:s3:::cdn-store/*"],
+        "StoreObjectsDeleteStale": [
+            "arn:aws:s3:::cdn-store/requests/*",
+            "arn:aws:s3:::cdn-store/minute_metrics/*",
+            "arn:aws:s3:::cdn-store/unmatched_paths/*",
+            "arn:aws:s3:::cdn-store/_edgesense/ledger/*",
+        ],
         "MwaaSourceBucketRead": [SOURCE, f"{SOURCE}/*"],
     }
     assert "edgesense-test" not in json.dumps(s3)

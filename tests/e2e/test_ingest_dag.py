@@ -33,9 +33,16 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDGESENSE_RETRY_DELAY_SECONDS", "0")
 
 
+def whole_seconds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The smallest whole-second window around [start, end): the same objects (LastModified has whole seconds)."""
+    ceil = end.replace(microsecond=0) + (timedelta(seconds=1) if end.microsecond else timedelta(0))
+    return start.replace(microsecond=0), ceil
+
+
 def run_window(start: datetime, end: datetime, **conf):
     from edgesense_ingest import dag_object
 
+    start, end = whole_seconds(start, end)
     # Every param is given: dag.test() in one process can carry a previous run's conf over.
     run_conf = {
         "window_start": start.isoformat(),
@@ -292,7 +299,9 @@ def test_bad_lines_and_a_corrupt_object_are_rejected_counted_and_kept_aside(cata
     aws = catalog
     t0 = datetime.now(UTC) - timedelta(seconds=1)
     sample = (REFERENCE / "ds2_akamai_docs_sample.json").read_text().strip()
-    good = [json.loads(sample) for _ in range(100)]
+    # 20 days old: inside the accepted event-time spread (30 days), outside CloudWatch's 14.
+    old = f"{(datetime.now(UTC) - timedelta(days=20)).timestamp():.0f}"
+    good = [{**json.loads(sample), "reqTimeSec": old} for _ in range(100)]
     lines = [json.dumps(g) for g in good]
     lines += ["not json", '{"reqTimeSec":"x","statusCode":"200","reqHost":"h"}', '{"reqTimeSec":"1573840000"']
     body = ("\n".join(lines) + "\n\n").encode() + b"\xff\xfe not utf-8\n"
@@ -330,7 +339,7 @@ def test_bad_lines_and_a_corrupt_object_are_rejected_counted_and_kept_aside(cata
     assert aws.metric_sum(f"{NS}/pipeline", "FilesRejected", {}, *window) == 2
     salvaged = aws.metric_sum(f"{NS}/pipeline", "LinesProcessed", {}, *window) - 100
     assert 1000 < salvaged < 3000
-    # The Akamai sample is from 2019: far outside CloudWatch's 14 days, so Parquet only.
+    # The sample lines are 20 days old: outside CloudWatch's 14 days, so Parquet only.
     assert aws.metric_sum(f"{NS}/pipeline", "DatumsOutOfWindow", {}, *window) > 0
 
 

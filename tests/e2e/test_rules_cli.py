@@ -112,9 +112,9 @@ def test_the_unmatched_report_lists_the_paths_no_rule_named(aws, airflow_db, tmp
     paths = {"/search/shoes": 30, "/search/hats": 12, "/json/x": 50, "/about": 3}
     lines = [json.dumps({"reqTimeSec": f"{minute.timestamp() + 1:.0f}", "statusCode": "200",
                          "reqHost": "www.example.abc", "reqPath": p}) for p, n in paths.items() for _ in range(n)]  # fmt: skip
-    t0 = datetime.now(UTC) - timedelta(seconds=1)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
     aws.put_log("logs/u/ak-1-1-1-ds.gz", gzip.compress("\n".join(lines).encode()))
-    t1 = datetime.now(UTC) + timedelta(seconds=1)
+    t1 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     conf = {
         "window_start": t0.isoformat(),
         "window_end": t1.isoformat(),

@@ -84,10 +84,11 @@ def test_claiming_again_reuses_the_frozen_batch_and_adds_stragglers_as_a_new_bat
 
 
 def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
-    """Two workers claim overlapping windows at the same moment; the S3 lock serialises them.
+    """Two workers claim overlapping windows at the same moment; the object index decides.
 
-    Reading the existing manifests is slowed down (a wrapper around the real call) so that,
-    without the lock, both workers would read before either wrote its manifest.
+    Reading the existing manifests is slowed down (a wrapper around the real call) so that
+    both workers read before either wrote its manifest: each then freezes every object,
+    and only the index records (created once) say which batch counts which.
     """
     import threading
     import time
@@ -95,14 +96,14 @@ def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
     from edgesense.aws.sources import BatchSource
     from edgesense.pipeline import Hooks
 
-    real_list = BatchSource._overlapping_manifests
+    real_list = BatchSource._manifests_near
 
     def slow_list(self, *a, **kw):
         found = real_list(self, *a, **kw)
         time.sleep(0.5)
         return found
 
-    monkeypatch.setattr(BatchSource, "_overlapping_manifests", slow_list)
+    monkeypatch.setattr(BatchSource, "_manifests_near", slow_list)
 
     for i in range(20):
         lm = aws.put_log(f"logs/c/ak-{i}-{i}-{i}-ds.gz", b"x")
@@ -124,9 +125,10 @@ def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
 
     source = BatchSource(Hooks.create(s).s3, ingest_bucket=s.ingest_bucket, store_bucket=s.store_bucket,
                          key_layout=s.key_layout, lookback=timedelta(0))  # fmt: skip
-    keys = [o["key"] for r in results for b in r["batches"] for o in source.load_manifest(b)["objects"]]
+    keys = [
+        o["key"] for r in results for b in r["batches"] for o in source.objects_of(source.load_manifest(b))
+    ]
     assert sorted(keys) == sorted(f"logs/c/ak-{i}-{i}-{i}-ds.gz" for i in range(20))
-    assert sum(r["new_objects"] for r in results) == 20
 
 
 def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_it_cannot_fetch(
@@ -147,7 +149,7 @@ def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_
     aws.s3.delete_object(Bucket=s.ingest_bucket, Key=keys[3])
     aws.put_log(keys[7], b"a different body")
 
-    got, missing = source.download(manifest, tmp_path)
+    got, missing = source.download(manifest["objects"], tmp_path)
 
     expected = [o["key"] for o in manifest["objects"] if o["key"] not in (keys[3], keys[7])]
     assert [key for _, key in got] == expected

@@ -98,7 +98,7 @@ def test_a_moto_service_runs_moto_server_on_port_5000(compose):
     cmd = _command(moto)
     assert cmd[cmd.index("-p") + 1] == "5000"
     assert cmd[cmd.index("-H") + 1] == "0.0.0.0"
-    assert "5000:5000" in [str(p) for p in moto["ports"]]
+    assert "127.0.0.1:5000:5000" in [str(p) for p in moto["ports"]]
     assert "http://localhost:5000/moto-api/" in " ".join(moto["healthcheck"]["test"])
 
 
@@ -153,7 +153,7 @@ def test_airflow_init_migrates_creates_the_pool_and_the_emulated_resources(compo
 
 def test_task_execution_api_points_at_the_apiserver(compose):
     services = compose["services"]
-    assert "8080:8080" in [str(p) for p in services["airflow-apiserver"]["ports"]]
+    assert "127.0.0.1:8080:8080" in [str(p) for p in services["airflow-apiserver"]["ports"]]
     for name, svc in _airflow_services(compose).items():
         url = urlsplit(_env(svc)["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
         assert (url.hostname, url.port, url.path) == ("airflow-apiserver", 8080, "/execution/"), name
@@ -163,3 +163,24 @@ def test_the_dags_requirements_are_installed_for_trying_it_out(compose):
     env = _env(compose["x-airflow-common"])
     assert set(env["_PIP_ADDITIONAL_REQUIREMENTS"].split()) == {"apache-airflow-providers-amazon", "duckdb"}
     assert env["EDGESENSE_SQL_DIR"] == "/opt/airflow/include/sql"
+
+
+def _host_ip(port: Any) -> str | None:
+    """The host address a ``ports:`` entry publishes on (None: every interface)."""
+    if isinstance(port, dict):  # long syntax
+        return port.get("host_ip")
+    # Short syntax: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]
+    parts = str(port).split("/", 1)[0].rsplit(":", 2)
+    return parts[0] if len(parts) == 3 else None
+
+
+def test_every_published_port_is_bound_to_localhost_only(compose):
+    """The api-server makes every visitor an admin and moto takes any credentials, so a
+    port published on 0.0.0.0 would hand both to the whole network."""
+    published = {
+        (name, str(port)): _host_ip(port)
+        for name, svc in compose["services"].items()
+        for port in svc.get("ports") or ()
+    }
+    assert {name for name, _ in published} >= {"moto", "airflow-apiserver"}
+    assert {k: ip for k, ip in published.items() if ip != "127.0.0.1"} == {}

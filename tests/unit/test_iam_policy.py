@@ -108,6 +108,8 @@ class Stack:
         resource = self.template["Resources"][name]
         if (resource["Type"], attribute) == ("AWS::DynamoDB::Table", "Arn"):
             return f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{self.ref(name)}"
+        if (resource["Type"], attribute) == ("AWS::S3::Bucket", "Arn"):
+            return f"arn:{PARTITION}:s3:::{self.ref(name)}"
         return f"<{name}.{attribute}>"
 
     def sub(self, text: str, names: dict[str, Any]) -> str:
@@ -131,6 +133,17 @@ class Stack:
     def statements(self) -> list[dict[str, Any]]:
         (policy,) = self.role["Policies"]
         return policy["PolicyDocument"]["Statement"]
+
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
+        """The resolved policy document this stack attaches to ``bucket`` (a logical id), if any."""
+        found = [
+            r
+            for r in self.template["Resources"].values()
+            if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket}
+        ]
+        assert len(found) <= 1, f"more than one policy for {bucket}"
+        created = [r for r in found if "Condition" not in r or self.condition(r["Condition"])]
+        return self.resolve(created[0]["Properties"]["PolicyDocument"]) if created else None
 
 
 def as_list(value: Any) -> list[Any]:
@@ -160,6 +173,45 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str, context
         ):
             return True
     return False
+
+
+def denies(policy: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether a Deny statement of a bucket policy matches one call (Bool and Null conditions)."""
+    for s in policy["Statement"]:
+        if s["Effect"] != "Deny" or not any(fnmatch.fnmatchcase(action, a) for a in actions(s)):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in resources(s)):
+            continue
+        conditions = s.get("Condition", {})
+        assert set(conditions) <= {"Bool", "Null"}, "this helper only evaluates Bool and Null"
+        # Bool on an absent key does not match; Null "true" matches an absent key.
+        bool_ok = all(
+            key in context and context[key].lower() == str(value).lower()
+            for key, value in conditions.get("Bool", {}).items()
+        )
+        null_ok = all(
+            (key not in context) == (str(value).lower() == "true")
+            for key, value in conditions.get("Null", {}).items()
+        )
+        if bool_ok and null_ok:
+            return True
+    return False
+
+
+#: Where the DAGs delete: stale Parquet of a reprocessed or relabelled batch, and the
+#: "intent" marker of a CloudWatch call that certainly did not reach CloudWatch.
+DELETABLE_PREFIXES = ("requests/", "minute_metrics/", "unmatched_paths/", "_edgesense/ledger/")
+#: The exactly-once state the code writes only with If-None-Match or If-Match.
+CONDITIONAL_PREFIXES = (
+    "_edgesense/manifests/",
+    "_edgesense/objects/",
+    "_edgesense/ledger/",
+    "_edgesense/plans/",
+    "_edgesense/budget/",
+)
+TLS = {"aws:SecureTransport": "true"}
+#: A PutObject (or CompleteMultipartUpload) request, as S3 sets its condition keys.
+CREATE = {**TLS, "s3:ObjectCreationOperation": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +315,7 @@ def test_s3_statements_name_only_the_data_buckets_and_the_mwaa_source_bucket(sta
     for s in stack.statements:
         if not any(a.startswith("s3:") for a in actions(s)) or actions(s) == [PUBLIC_ACCESS_BLOCK]:
             continue
-        matches = [re.fullmatch(r"arn:aws:s3:::([a-z0-9.-]+)(/\*)?", r) for r in resources(s)]
+        matches = [re.fullmatch(r"arn:aws:s3:::([a-z0-9.-]+)(/([a-z0-9_]+/)*\*)?", r) for r in resources(s)]
         assert all(matches), f"{s['Sid']}: {resources(s)}"
         buckets = {m.group(1) for m in matches}
         expected = {SOURCE_BUCKET} if s["Sid"] == "MwaaSourceBucketRead" else {n["ingest"], n["store"]}
@@ -274,12 +326,15 @@ def test_s3_statements_name_only_the_data_buckets_and_the_mwaa_source_bucket(sta
 def test_the_ingest_bucket_is_read_only_and_the_store_bucket_read_write(stack):
     n = names(stack)
     ingest_obj = f"arn:aws:s3:::{n['ingest']}/logs/2026/11/01/00/x.gz"
-    store_obj = f"arn:aws:s3:::{n['store']}/_edgesense/manifests/x.json"
+    store_state = f"arn:aws:s3:::{n['store']}/_edgesense/manifests/x.json"
+    store_parquet = f"arn:aws:s3:::{n['store']}/requests/dt=2026-11-01/hour=00/x.parquet"
 
     assert allows(stack.statements, "s3:GetObject", ingest_obj, {})
     for action in ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"):
         assert not allows(stack.statements, action, ingest_obj, {}), action
-        assert allows(stack.statements, action, store_obj, {}), action
+        assert allows(stack.statements, action, store_parquet, {}), action
+    for action in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"):
+        assert allows(stack.statements, action, store_state, {}), action
 
 
 def test_the_role_allows_every_call_the_dags_make(stack):
@@ -301,10 +356,14 @@ def test_the_role_allows_every_call_the_dags_make(stack):
                 "s3:ListMultipartUploadParts",
             )
         ],
-        *[
-            (f"dynamodb:{a}", table)
-            for a in ("Scan", "GetItem", "PutItem", "BatchWriteItem", "DeleteItem", "DescribeTable", "Query")
-        ],
+        *[("s3:DeleteObject", f"{store}/{p}dt=2026-11-01/x.parquet") for p in DELETABLE_PREFIXES[:3]],
+        (
+            "s3:DeleteObject",
+            f"{store}/_edgesense/ledger/20261101T000000-20261101T000100-0/call-000000.intent",
+        ),
+        *[("s3:PutObject", f"{store}/{p}x.json") for p in CONDITIONAL_PREFIXES],
+        ("s3:PutObject", f"{store}/quarantine/logs/x.gz"),
+        *[(f"dynamodb:{a}", table) for a in ("Scan", "BatchWriteItem", "DescribeTable")],
         *[
             (f"glue:{a}", arn)
             for a in ("GetDatabase", "CreateDatabase")
@@ -393,7 +452,9 @@ def test_buckets_block_public_access_and_encrypt(template):
         assert all(props["PublicAccessBlockConfiguration"].values()), name
         (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256", name
-        assert "VersioningConfiguration" not in props, name
+    # The ingest bucket is not versioned: its expiry would only turn logs into noncurrent
+    # versions that nothing expires (the store bucket, versioned, has a rule for them).
+    assert "VersioningConfiguration" not in template["Resources"]["IngestBucket"]["Properties"]
 
 
 def test_the_rules_table_is_keyed_by_id_on_demand_with_point_in_time_recovery(template):
@@ -451,3 +512,148 @@ def test_the_mwaa_environment_is_optional_and_needs_a_network(template):
     # With CreateMwaaEnvironment=true and no network, the stack fails on this rule
     # instead of silently skipping the environment.
     assert "MwaaEnvironmentNeedsNetwork" in template["Rules"]
+
+
+def test_delete_object_is_allowed_only_on_the_stale_parquet_tables_and_the_ledger(stack):
+    store = f"arn:aws:s3:::{names(stack)['store']}"
+    deleting = [
+        s for s in stack.statements if any(fnmatch.fnmatchcase("s3:DeleteObject", a) for a in actions(s))
+    ]
+
+    assert [actions(s) for s in deleting] == [["s3:DeleteObject"]]
+    assert sorted(r for s in deleting for r in resources(s)) == sorted(
+        f"{store}/{p}*" for p in DELETABLE_PREFIXES
+    )
+    for key in (
+        "requests/dt=2026-11-01/hour=00/20261101T000000-20261101T000100-0.parquet",
+        "minute_metrics/dt=2026-11-01/x.parquet",
+        "unmatched_paths/dt=2026-11-01/hour=00/x.parquet",
+        "_edgesense/ledger/20261101T000000-20261101T000100-0/call-000003.intent",
+    ):
+        assert allows(stack.statements, "s3:DeleteObject", f"{store}/{key}", {}), key
+
+
+def test_delete_object_is_not_allowed_on_the_manifests_plans_objects_or_any_other_state(stack):
+    n = names(stack)
+    store = f"arn:aws:s3:::{n['store']}"
+    for key in (
+        "_edgesense/manifests/x.json",
+        "_edgesense/plans/x.json.gz",
+        "_edgesense/objects/logs/2026/11/01/00/x.gz.json",
+        "_edgesense/budget/volumes.json",
+        "_edgesense/locks/claim.lock",
+        "_edgesense/rules/latest.json",
+        "quarantine/logs/x.gz",
+        "rejects/x.jsonl.gz",
+        "requests",  # the prefixes need their slash
+        "requests.parquet",
+        "minute_metrics_old/x.parquet",
+    ):
+        assert not allows(stack.statements, "s3:DeleteObject", f"{store}/{key}", {}), key
+    assert not allows(stack.statements, "s3:DeleteObject", f"arn:aws:s3:::{n['ingest']}/requests/x", {})
+    assert not any("s3:DeleteObjectVersion" in actions(s) for s in stack.statements)
+
+
+def test_the_role_has_only_the_dynamodb_actions_the_dags_call(stack):
+    ddb = {a for s in stack.statements for a in actions(s) if a.startswith("dynamodb:")}
+
+    assert ddb == {"dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:BatchWriteItem"}
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names(stack)['table']}"
+    for unused in ("PutItem", "DeleteItem", "GetItem", "Query", "UpdateItem", "BatchGetItem"):
+        assert not allows(stack.statements, f"dynamodb:{unused}", table, {}), unused
+
+
+def test_the_store_bucket_is_versioned_and_noncurrent_versions_expire(template):
+    props = template["Resources"]["StoreBucket"]["Properties"]
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    noncurrent = rules["ExpireNoncurrentVersions"]
+    assert noncurrent["Status"] == "Enabled"
+    assert 1 <= noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 90
+    assert "Prefix" not in noncurrent  # the whole bucket
+    assert "Filter" not in noncurrent
+    # Only noncurrent versions: the current state and tables never expire.
+    assert "ExpirationInDays" not in noncurrent
+    assert "ExpirationDate" not in noncurrent
+    assert {"ExpireRejectSamples", "AbortIncompleteUploads"} <= set(rules)
+
+
+def test_every_bucket_the_stack_creates_denies_requests_without_tls(stack):
+    n = names(stack)
+    for logical, created, bucket in (
+        ("IngestBucket", stack.condition("CreateIngestBucket"), n["ingest"]),
+        ("StoreBucket", stack.condition("CreateStoreBucket"), n["store"]),
+    ):
+        policy = stack.bucket_policy(logical)
+        if not created:
+            assert policy is None, logical  # an existing bucket keeps its owner's policy
+            continue
+        assert policy is not None, logical
+        (tls,) = [
+            s for s in policy["Statement"] if "aws:SecureTransport" in s.get("Condition", {}).get("Bool", {})
+        ]
+        assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "s3:*")
+        assert sorted(resources(tls)) == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+        for action, resource in (
+            ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+            ("s3:GetObject", f"arn:aws:s3:::{bucket}/logs/x.gz"),
+            ("s3:PutObject", f"arn:aws:s3:::{bucket}/requests/x.parquet"),
+        ):
+            assert denies(policy, action, resource, {"aws:SecureTransport": "false"}), (logical, action)
+            assert not denies(policy, action, resource, TLS), (logical, action)
+
+
+def test_bucket_policies_exist_only_for_the_two_buckets_the_stack_creates(template):
+    stack = Stack(template, Stage="dev", MwaaSourceBucketArn=f"arn:aws:s3:::{SOURCE_BUCKET}")
+    policies = {r["Properties"]["Bucket"]["Ref"]: r for r in template["Resources"].values()
+                if r["Type"] == "AWS::S3::BucketPolicy"}  # fmt: skip
+
+    assert set(policies) == {"IngestBucket", "StoreBucket"}
+    assert policies["IngestBucket"]["Condition"] == "CreateIngestBucket"
+    assert policies["StoreBucket"]["Condition"] == "CreateStoreBucket"
+    assert stack.bucket_policy("IngestBucket")
+    assert stack.bucket_policy("StoreBucket")
+
+
+def test_put_object_on_the_exactly_once_state_is_denied_without_a_conditional_header(template):
+    stack = Stack(template, Stage="dev", MwaaSourceBucketArn=f"arn:aws:s3:::{SOURCE_BUCKET}")
+    policy = stack.bucket_policy("StoreBucket")
+    store = f"arn:aws:s3:::{names(stack)['store']}"
+
+    for prefix in CONDITIONAL_PREFIXES:
+        obj = f"{store}/{prefix}20261101T000000-20261101T000100-0.json"
+        assert denies(policy, "s3:PutObject", obj, CREATE), prefix
+        assert not denies(policy, "s3:PutObject", obj, {**CREATE, "s3:if-none-match": "*"}), prefix
+        assert not denies(policy, "s3:PutObject", obj, {**CREATE, "s3:if-match": '"0123abcd"'}), prefix
+        # CreateMultipartUpload and UploadPart authorise as s3:PutObject but cannot carry
+        # the headers; S3 sets s3:ObjectCreationOperation false for them.
+        part = {**TLS, "s3:ObjectCreationOperation": "false"}
+        assert not denies(policy, "s3:PutObject", obj, part), prefix
+        # The role still allows the conditional write itself.
+        assert allows(stack.statements, "s3:PutObject", obj, {}), prefix
+
+
+def test_conditional_write_enforcement_leaves_the_tables_quarantine_and_other_state_alone(template):
+    stack = Stack(template, Stage="dev", MwaaSourceBucketArn=f"arn:aws:s3:::{SOURCE_BUCKET}")
+    policy = stack.bucket_policy("StoreBucket")
+    store = f"arn:aws:s3:::{names(stack)['store']}"
+    (stmt,) = [s for s in policy["Statement"] if "Null" in s.get("Condition", {})]
+
+    assert (stmt["Effect"], stmt["Principal"], stmt["Action"]) == ("Deny", "*", "s3:PutObject")
+    assert stmt["Condition"] == {
+        "Null": {"s3:if-none-match": "true", "s3:if-match": "true"},
+        "Bool": {"s3:ObjectCreationOperation": "true"},
+    }
+    assert sorted(resources(stmt)) == sorted(f"{store}/{p}*" for p in CONDITIONAL_PREFIXES)
+    # Written with plain PutObject, upload_file (multipart) or CopyObject (quarantine).
+    for key in (
+        "requests/dt=2026-11-01/hour=00/x.parquet",
+        "minute_metrics/dt=2026-11-01/x.parquet",
+        "unmatched_paths/dt=2026-11-01/hour=00/x.parquet",
+        "quarantine/logs/x.gz",
+        "rejects/x.jsonl.gz",
+        "_edgesense/rules/latest.json",
+        "_edgesense/manifests",  # only what is under the prefix
+    ):
+        assert not denies(policy, "s3:PutObject", f"{store}/{key}", CREATE), key

@@ -145,3 +145,63 @@ def test_datums_that_aged_past_the_14_day_window_are_dropped_at_send_time():
 
     assert (result["datums_sent"], result["datums_dropped"]) == (1, 1)
     assert [d["Timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ") for d in cw.accepted[0]["MetricData"]] == [fresh]
+
+
+def hashed(n_calls: int) -> dict:
+    from edgesense.aws.plans import plan_hash
+
+    p = plan(n_calls)
+    return {**p, "plan_hash": plan_hash(p["calls"])}
+
+
+def test_markers_name_their_plan_and_a_ledger_of_another_plan_is_refused():
+    from edgesense.aws.plans import PlanConflict
+
+    s3, cw = MemoryS3(), ScriptedCloudWatch()
+    first = hashed(2)
+    Publisher(cw, s3, "b").publish("batch", first)
+    assert marker_key("batch", 1, "done", first["plan_hash"]) in s3.objects
+    other = hashed(3)  # a different plan for the same batch, as an unconditional overwrite once made
+
+    with pytest.raises(PlanConflict, match="markers of plan"):
+        Publisher(cw, s3, "b").publish("batch", other)
+    assert len(cw.accepted) == 2
+
+
+def test_a_plan_whose_calls_do_not_match_its_hash_is_refused():
+    from edgesense.aws.plans import PlanConflict
+
+    p = hashed(1)
+    p["calls"][0]["datums"][0]["Value"] = 2.0
+    with pytest.raises(PlanConflict, match="do not match its hash"):
+        Publisher(ScriptedCloudWatch(), MemoryS3(), "b").publish("batch", p)
+
+
+def test_a_call_whose_intent_another_publisher_created_first_is_left_to_it():
+    """Two publishers of one batch: the intent is created with If-None-Match, so only one sends."""
+    s3, cw = MemoryS3(), ScriptedCloudWatch()
+    p = hashed(2)
+    s3.put_object(Bucket="b", Key=marker_key("batch", 1, "intent", p["plan_hash"]), Body=b"{}")
+    real_list = s3.get_paginator
+
+    class LateLedger:  # the other publisher's intent appears after this one listed the ledger
+        def paginate(self, Bucket, Prefix):
+            yield {"Contents": []}
+
+    s3.get_paginator = lambda name: LateLedger()
+    result = Publisher(cw, s3, "b").publish("batch", p)
+    s3.get_paginator = real_list
+
+    assert (result["calls_sent"], result["calls_skipped"]) == (1, 1)
+    assert len(cw.accepted) == 1
+
+
+def test_an_ambiguous_call_is_reported_with_the_minutes_and_metrics_it_carried():
+    s3, cw = MemoryS3(), ScriptedCloudWatch()
+    p = hashed(2)
+    Publisher(cw, s3, "b").publish("batch", p)
+    del s3.objects[marker_key("batch", 0, "done", p["plan_hash"])]
+
+    again = Publisher(cw, s3, "b").publish("batch", p)
+
+    assert again["ambiguous"] == ["1000 datums in ns, minutes 2026-11-24T12:00:00Z, metrics M"]

@@ -11,7 +11,9 @@ SELECT
     s.content_type, s.edge_ip, p.url_pattern, s.source_format, s.object_key AS source_key,
     m.batch_id, m.rules_version,
     strftime(s.event_time, '%Y-%m-%d') AS dt,
-    strftime(s.event_time, '%H') AS hour
+    strftime(s.event_time, '%H') AS hour,
+    -- Not archived (aggregate.py leaves it out): bounds how many lines a minute_metrics row sums.
+    s.rowid // 8388608 AS sum_part
 FROM stage s
 JOIN path_patterns p USING (host, path_raw)
 LEFT JOIN text_decoded u ON u.raw = s.ua_raw AND u.plus = s.plus_is_space

@@ -1,4 +1,8 @@
+-- Reads: requests. Writes: minute_metrics.
 -- Per event minute x host x URL pattern x status: the table behind every count metric.
+-- A row sums at most 2^23 lines (sum_part: a batch of more lines gets several partial rows,
+-- which add up like shards do), and each line's bytes are at most 2^40 (normalize.sql),
+-- so the BIGINT casts below can never overflow.
 CREATE OR REPLACE TEMP TABLE minute_metrics AS
 SELECT
     date_trunc('minute', event_time) AS minute,
@@ -18,5 +22,5 @@ SELECT
     any_value(dt) AS dt,
     any_value(hour) AS hour
 FROM requests
-GROUP BY ALL
+GROUP BY minute, host, url_pattern, status, sum_part
 ORDER BY minute, host, url_pattern, status;

@@ -1,1 +1,1 @@
-INSERT INTO objects VALUES ($local_file, $key, $format, $plus);
+INSERT INTO objects VALUES ($local_file, $key, $format, $plus, $arrived);

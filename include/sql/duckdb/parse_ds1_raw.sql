@@ -3,7 +3,7 @@
 CREATE OR REPLACE TEMP VIEW parsed_ds1_raw AS
 WITH src AS (
     -- (trim/rtrim are slow on long strings; a suffix test and an RE2 search are not)
-    SELECT o.object_key, o.plus_is_space,
+    SELECT o.object_key, o.plus_is_space, o.arrived,
            CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
     WHERE o.format = 'ds1_raw' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
@@ -51,5 +51,6 @@ SELECT
     f.message.proto AS proto,
     f.message.respCT AS content_type,
     f.netPerf.edgeIP AS edge_ip,
-    plus_is_space
+    plus_is_space,
+    arrived
 FROM j;

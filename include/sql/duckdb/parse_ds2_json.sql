@@ -2,7 +2,7 @@
 CREATE OR REPLACE TEMP VIEW parsed_ds2_json AS
 WITH src AS (
     -- (trim/rtrim are slow on long strings; a suffix test and an RE2 search are not)
-    SELECT o.object_key, o.plus_is_space,
+    SELECT o.object_key, o.plus_is_space, o.arrived,
            CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
     WHERE o.format = 'ds2_json' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
@@ -46,5 +46,6 @@ SELECT
     f.proto AS proto,
     f.rspContentType AS content_type,
     f.edgeIP AS edge_ip,
-    plus_is_space
+    plus_is_space,
+    arrived
 FROM j;

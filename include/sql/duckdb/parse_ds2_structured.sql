@@ -4,7 +4,7 @@
 CREATE OR REPLACE TEMP TABLE parsed_ds2_structured AS
 WITH src AS (
     -- (trim/rtrim are slow on long strings; a suffix test and an RE2 search are not)
-    SELECT o.object_key, o.plus_is_space,
+    SELECT o.object_key, o.plus_is_space, o.arrived,
            CASE WHEN suffix(l.line, chr(13)) THEN left(l.line, -1) ELSE l.line END AS line
     FROM raw_lines l JOIN objects o USING (local_file)
     WHERE o.format = 'ds2_structured' AND l.line IS NOT NULL AND regexp_matches(l.line, '\S')
@@ -39,5 +39,6 @@ SELECT
     v[nullif(list_position($fields, 'proto'), 0)] AS proto,
     v[nullif(list_position($fields, 'rspContentType'), 0)] AS content_type,
     v[nullif(list_position($fields, 'edgeIP'), 0)] AS edge_ip,
-    plus_is_space
+    plus_is_space,
+    arrived
 FROM p;

@@ -17,5 +17,6 @@ SELECT
     h.hour,
     h.batch_id AS file_batch
 FROM history h JOIN path_patterns p USING (host, path)
-GROUP BY ALL
+-- At most 2^23 lines per row, as in minute_metrics.sql, so the BIGINT sums cannot overflow.
+GROUP BY minute, h.host, p.url_pattern, h.status, h.batch_id, h.dt, h.hour, h.rowid // 8388608
 ORDER BY minute, host, url_pattern, status;

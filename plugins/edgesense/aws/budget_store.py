@@ -22,6 +22,14 @@ class VolumeStore:
     def __init__(self, s3_client: Any, bucket: str) -> None:
         self.s3, self.bucket = s3_client, bucket
 
+    def read(self) -> Volumes:
+        try:
+            return json.loads(self.s3.get_object(Bucket=self.bucket, Key=VOLUMES_KEY)["Body"].read())
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            return {}
+
     def update(self, change: Callable[[Volumes], Volumes], attempts: int = 20) -> Volumes:
         for _ in range(attempts):
             try:

@@ -4,10 +4,15 @@ CloudWatch has no idempotency key: a datum sent twice is summed twice. So a batc
 datums are frozen into a *plan* (a fixed list of PutMetricData calls) before anything is
 sent, and every call is bracketed by ledger markers in S3:
 
-* ``call-N.intent`` is written just before the call;
-* ``call-N.done`` just after CloudWatch accepted it;
+* ``call-N.<plan hash>.intent`` is created (``If-None-Match``) just before the call, so of
+  two publishers of one batch only one can ever send a call;
+* ``call-N.<plan hash>.done`` just after CloudWatch accepted it;
 * the intent is removed again only when the call certainly did not reach CloudWatch
   (an error response such as throttling, or no connection at all).
+
+Markers name the plan they belong to; a publisher refuses a ledger with markers of
+another plan. No lease is needed, so a publisher killed mid-call leaves only its call's
+intent behind, and the retry goes on at once.
 
 A retry, clear, re-run or backfill replays the same plan: ``done`` calls are skipped, and
 so are calls whose fate is unknown (an intent without ``done``: the worker died, or the
@@ -19,6 +24,7 @@ timeout.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -29,16 +35,15 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from edgesense.aws import STATE_PREFIX, error_code, get_json, list_keys, put_json
+from edgesense.aws import STATE_PREFIX, error_code, is_precondition_failed, list_keys
+from edgesense.aws.plans import PlanConflict, check
 from edgesense.metrics import Call, to_boto
 
 log = logging.getLogger(__name__)
 
-PLAN_PREFIX = f"{STATE_PREFIX}plans/"
 LEDGER_PREFIX = f"{STATE_PREFIX}ledger/"
 #: Error responses after which the call was certainly not applied and may be sent again.
 RETRYABLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
-PUBLISH_LEASE_TTL = timedelta(minutes=5)
 #: A datum this close to CloudWatch's 14-day limit is dropped at send time rather than
 #: letting CloudWatch reject the whole call.
 SEND_WINDOW_MARGIN = timedelta(minutes=15)
@@ -66,12 +71,18 @@ class CloudWatchMetricsHook(AwsBaseHook):
         return self.get_conn()
 
 
-def plan_key(bid: str) -> str:
-    return f"{PLAN_PREFIX}{bid}.json.gz"
+def marker_key(bid: str, index: int, kind: str = "done", plan_hash: str | None = None) -> str:
+    """``call-N.<hash>.<kind>``; plans from before hashes have ``call-N.<kind>``."""
+    tag = f".{plan_hash}" if plan_hash else ""
+    return f"{LEDGER_PREFIX}{bid}/call-{index:06d}{tag}.{kind}"
 
 
-def marker_key(bid: str, index: int, kind: str = "done") -> str:
-    return f"{LEDGER_PREFIX}{bid}/call-{index:06d}.{kind}"
+def describe(call: Call) -> str:
+    """What one call carries, as a user looks for it: namespace, minutes and metrics."""
+    minutes = sorted({d["Timestamp"] for d in call.datums})
+    names = sorted({d["MetricName"] for d in call.datums})
+    span = minutes[0] if len(minutes) == 1 else f"{minutes[0]} to {minutes[-1]}"
+    return f"{len(call.datums)} datums in {call.namespace}, minutes {span}, metrics {', '.join(names)}"
 
 
 def certainly_not_sent(exc: BaseException) -> bool:
@@ -104,67 +115,75 @@ class Publisher:
         self.max_attempts = max_attempts
         self.sleep = sleep
 
-    def load_plan(self, bid: str) -> dict[str, Any] | None:
-        return get_json(self.s3, self.bucket, plan_key(bid))
-
-    def save_plan(self, bid: str, plan: dict[str, Any]) -> None:
-        put_json(self.s3, self.bucket, plan_key(bid), plan, compress=True)
-
-    def ledger(self, bid: str) -> dict[str, set[int]]:
-        """Call numbers with a ``done`` and with an ``intent`` marker."""
+    def ledger(self, bid: str, plan_hash: str | None = None) -> dict[str, set[int]]:
+        """Call numbers with a ``done`` and with an ``intent`` marker, all of plan ``plan_hash``."""
         out: dict[str, set[int]] = {"done": set(), "intent": set()}
+        foreign: set[str] = set()
         for key in list_keys(self.s3, self.bucket, f"{LEDGER_PREFIX}{bid}/"):
-            stem, _, kind = key.rsplit("/", 1)[-1].partition(".")
-            if stem.startswith("call-") and kind in out:
-                out[kind].add(int(stem[5:]))
+            name = key.rsplit("/", 1)[-1]
+            if not name.startswith("call-"):
+                continue  # e.g. the lease object of older versions
+            stem, _, kind = name.rpartition(".")
+            number, _, tag = stem.partition(".")
+            if kind not in out:
+                continue
+            if (tag or None) != plan_hash:
+                foreign.add(tag or "<none>")
+                continue
+            out[kind].add(int(number[5:]))
+        if foreign:
+            raise PlanConflict(
+                f"batch {bid}: its ledger holds markers of plan(s) {', '.join(sorted(foreign))}, but its plan is "
+                f"{plan_hash or '<none>'}; refusing to publish (see README, repairing a batch)"
+            )
         return out
 
-    def published(self, bid: str) -> set[int]:
+    def published(self, bid: str, plan_hash: str | None = None) -> set[int]:
         """Calls that went out, or may have: nothing here is ever sent again."""
-        led = self.ledger(bid)
+        led = self.ledger(bid, plan_hash)
         return led["done"] | led["intent"]
 
     def publish(self, bid: str, plan: dict[str, Any]) -> dict[str, int]:
-        from edgesense.aws.locks import S3Lease
-
+        h = check(plan, bid)
         calls = [Call.from_json(c) for c in plan["calls"]]
-        # One publisher per batch at a time, even if two runs share a batch.
-        with S3Lease(
-            self.s3, self.bucket, f"{LEDGER_PREFIX}{bid}/publish.lease", ttl=PUBLISH_LEASE_TTL
-        ) as lease:
-            led = self.ledger(bid)
-            ambiguous = sorted(led["intent"] - led["done"])
-            if ambiguous:
-                log.error("batch %s: call(s) %s may or may not have reached CloudWatch (an earlier attempt died "
-                          "mid-call); they are not re-sent, so those datapoints may be missing", bid, ambiguous)  # fmt: skip
-            sent = skipped = datums = dropped = 0
-            for i, call in enumerate(calls):
-                if i in led["done"] or i in led["intent"]:
-                    skipped += 1
-                    continue
-                lease.ensure()
-                keep = self._in_window(call)
-                dropped += len(call.datums) - len(keep)
-                self._mark(bid, i, "intent", call)
-                try:
-                    if keep:
-                        self._put(Call(call.namespace, tuple(keep)))
-                except BaseException as exc:
-                    if certainly_not_sent(exc):
-                        self.s3.delete_object(Bucket=self.bucket, Key=marker_key(bid, i, "intent"))
-                    raise
-                self._mark(bid, i, "done", call, retries=10)
-                sent += 1
-                datums += len(keep)
-        log.info("batch %s: %d call(s) sent (%d datums), %d already published, %d ambiguous, %d datum(s) past the "
-                 "14-day window dropped", bid, sent, datums, skipped - len(ambiguous), len(ambiguous), dropped)  # fmt: skip
+        led = self.ledger(bid, h)
+        ambiguous = sorted(led["intent"] - led["done"])
+        for i in ambiguous:
+            log.error("batch %s: call %d may or may not have reached CloudWatch (an earlier attempt died mid-call, "
+                      "or another publisher is sending it); it is never re-sent, so these datapoints may be "
+                      "missing: %s", bid, i, describe(calls[i]))  # fmt: skip
+        sent = skipped = datums = dropped = taken = 0
+        for i, call in enumerate(calls):
+            if i in led["done"] or i in led["intent"]:
+                skipped += 1
+                continue
+            keep = self._in_window(call)
+            if not self._mark(bid, i, "intent", call, h):
+                taken += 1  # another publisher of this batch holds this call
+                continue
+            dropped += len(call.datums) - len(keep)
+            try:
+                if keep:
+                    self._put(Call(call.namespace, tuple(keep)))
+            except BaseException as exc:
+                if certainly_not_sent(exc):
+                    self.s3.delete_object(Bucket=self.bucket, Key=marker_key(bid, i, "intent", h))
+                raise
+            self._mark(bid, i, "done", call, h, retries=10)
+            sent += 1
+            datums += len(keep)
+        log.info("batch %s: %d call(s) sent (%d datums), %d already published, %d ambiguous, %d taken by another "
+                 "publisher, %d datum(s) past the 14-day window dropped", bid, sent, datums,
+                 skipped - len(ambiguous), len(ambiguous), taken, dropped)  # fmt: skip
         return {
             "calls_sent": sent,
-            "calls_skipped": skipped,
+            "calls_skipped": skipped + taken,
             "calls_ambiguous": len(ambiguous),
             "datums_sent": datums,
             "datums_dropped": dropped,
             "calls_total": len(calls),
+            "plan_hash": h or "",
+            "ambiguous": [describe(calls[i]) for i in ambiguous],
         }
 
     def _in_window(self, call: Call) -> list[dict[str, Any]]:
@@ -172,13 +191,20 @@ class Publisher:
         oldest = datetime.now(UTC) - MAX_AGE + SEND_WINDOW_MARGIN
         return [b for d in call.datums if (b := to_boto(d))["Timestamp"] >= oldest]
 
-    def _mark(self, bid: str, i: int, kind: str, call: Call, retries: int = 3) -> None:
-        body = {"at": datetime.now(UTC).isoformat(), "datums": len(call.datums), "namespace": call.namespace}
+    def _mark(self, bid: str, i: int, kind: str, call: Call, h: str | None, retries: int = 3) -> bool:
+        """Create a marker (``If-None-Match``); False when the intent was already someone else's."""
+        body = json.dumps({"at": datetime.now(UTC).isoformat(), "datums": len(call.datums),
+                           "namespace": call.namespace, "plan_hash": h}).encode()  # fmt: skip
         for attempt in range(1, retries + 1):
             try:
-                put_json(self.s3, self.bucket, marker_key(bid, i, kind), body)
-                return
+                self.s3.put_object(
+                    Bucket=self.bucket, Key=marker_key(bid, i, kind, h), Body=body, IfNoneMatch="*"
+                )
+                return True
             except Exception as exc:
+                if is_precondition_failed(exc):
+                    # An intent: another publisher got there first. A done: our own earlier try landed.
+                    return kind == "done"
                 if attempt == retries:
                     if kind == "done":
                         raise LedgerWriteFailed(
@@ -187,6 +213,7 @@ class Publisher:
                         ) from exc
                     raise
                 self.sleep(min(30.0, self.base_delay * 2**attempt))
+        return False
 
     def _put(self, call: Call) -> None:
         """PutMetricData (datums already in boto3's shape) with back-off and full jitter on throttling.

@@ -1,15 +1,22 @@
 """Which S3 objects a run owns, frozen into batch manifests, and their download.
 
 A run for ``[start, end)`` owns the objects whose LastModified lies in that interval.
-The first run to see an object freezes it into a *batch manifest*; every later attempt
-(retry, clear, re-run, backfill) reuses that manifest, so each object is aggregated and
-published under exactly one batch. Objects that appear for an interval after its
-manifest was frozen go into a further batch of the same interval, so they are neither
-lost nor counted twice.
+The first run to see an object freezes it into a *batch manifest*, and every object of a
+manifest is recorded in the object index (:mod:`edgesense.aws.object_index`), created
+once with ``If-None-Match``: the batch that creates an object's record is the one batch
+that ever counts it. Every later attempt (retry, clear, re-run, backfill) reuses its
+manifests; an overlapping window, a concurrent run or a re-delivery of the same object
+finds the record taken. Objects that appear for an interval after its manifest was
+frozen go into a further batch of the same interval, so they are neither lost nor
+counted twice.
+
+No claim waits for another: every step is a single conditional write, so a worker killed
+mid-claim leaves nothing that blocks other runs (its own retry resumes its manifest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -19,41 +26,43 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgesense.aws import STATE_PREFIX, get_json, is_not_found, is_precondition_failed, list_keys
-from edgesense.aws.locks import S3Lease
+from edgesense.aws.object_index import ObjectIndex
+from edgesense.formats import InflateGuard, InflateLimitExceeded
+from edgesense.interval import Interval
 from edgesense.keys import batch_id, listing_prefixes, local_name, parse_batch_id
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
+__all__ = ["BatchSource", "InflateLimits", "Interval", "manifest_key", "quarantine_key", "shards"]
+
 log = logging.getLogger(__name__)
 
 MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
-CLAIM_LOCK_KEY = f"{STATE_PREFIX}locks/claim.lock"
-CLAIM_LOCK_TTL = timedelta(minutes=5)
+#: 1: objects owned by the manifest alone (before the object index); 2: owned through the index.
+MANIFEST_VERSION = 2
 #: Objects fetched at once: enough to hide S3 latency for 30-60 s DataStream files.
 DOWNLOAD_CONCURRENCY = 8
+#: Manifest reads in flight at once.
+MANIFEST_READERS = 16
+#: Attempts at a new manifest when concurrent runs of the same interval keep taking its number.
+CLAIM_ATTEMPTS = 20
+#: S3 refuses keys longer than this many bytes.
+MAX_KEY_BYTES = 1024
+#: Below this an object is never called a bomb, whatever its ratio (tiny files of repeated lines).
+INFLATE_FLOOR = 16 * 2**20
 
 
 @dataclass(frozen=True)
-class Interval:
-    start: datetime
-    end: datetime
+class InflateLimits:
+    """How far an object, and a whole batch, may inflate before it is refused."""
 
-    def __post_init__(self) -> None:
-        for name in ("start", "end"):
-            t = getattr(self, name)
-            if t.tzinfo is None:
-                raise ValueError("interval bounds must be timezone-aware")
-            # Stdlib UTC datetimes: Airflow hands out pendulum ones, which refuse to compare with them.
-            object.__setattr__(self, name, datetime.fromtimestamp(t.timestamp(), UTC))
-        if self.end <= self.start:
-            raise ValueError(f"empty interval: {self.start.isoformat()} >= {self.end.isoformat()}")
+    ratio: float = 200.0
+    object_bytes: int = 4096 * 2**20
+    batch_bytes: int = 16384 * 2**20
 
-    def contains(self, t: datetime) -> bool:
-        return self.start <= t < self.end
-
-    def overlaps(self, other: Interval) -> bool:
-        return self.start < other.end and other.start < self.end
+    def for_object(self, size: int) -> int:
+        return int(min(self.object_bytes, max(INFLATE_FLOOR, self.ratio * size)))
 
 
 def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
@@ -78,6 +87,34 @@ def manifest_key(bid: str) -> str:
     return f"{MANIFEST_PREFIX}dt={start:%Y-%m-%d}/{bid}.json"
 
 
+def quarantine_key(key: str) -> str:
+    """``quarantine/<key>``, or a hashed name when that would pass S3's 1,024-byte key limit."""
+    dest = f"quarantine/{key}"
+    if len(dest.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
+        return dest
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    tail = key.rsplit("/", 1)[-1].encode("utf-8", "surrogatepass")[-200:].decode("utf-8", "ignore")
+    return f"quarantine/_long/{digest}/{tail or 'object'}"
+
+
+def _id_prefix(interval: Interval) -> str:
+    return batch_id(interval.start, interval.end, 0)[:-1]
+
+
+def _overlaps(doc: dict[str, Any], interval: Interval) -> bool:
+    bounds = _stored_interval(doc)
+    return bounds is not None and bounds[0] < interval.end and interval.start < bounds[1]
+
+
+def _stored_interval(doc: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    """A manifest's own interval, exactly as it was frozen (legacy ones may carry fractions)."""
+    try:
+        s, e = (datetime.fromisoformat(x).astimezone(UTC) for x in doc["interval"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (s, e) if e > s else None
+
+
 class BatchSource:
     """Lists, claims and downloads the log objects of an interval."""
 
@@ -90,6 +127,7 @@ class BatchSource:
         key_layout: str,
         lookback: timedelta,
         shard_bytes: int = 256 * 1024 * 1024,
+        inflate: InflateLimits = InflateLimits(),
     ) -> None:
         self.s3 = s3
         self.shard_bytes = shard_bytes
@@ -98,6 +136,8 @@ class BatchSource:
         self.store_bucket = store_bucket
         self.key_layout = key_layout
         self.lookback = lookback
+        self.inflate = inflate
+        self.index = ObjectIndex(self.client, store_bucket, ingest_bucket)
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -124,18 +164,46 @@ class BatchSource:
 
     # -- manifests --------------------------------------------------------------------------
 
-    def _overlapping_manifests(self, interval: Interval) -> list[str]:
-        """Batch ids of every frozen batch whose interval overlaps this one."""
+    def _manifests_near(self, interval: Interval) -> dict[str, dict[str, Any] | None]:
+        """Every manifest whose id says it may overlap the interval, with its document.
+
+        Ids drop nothing now, but legacy ones (before whole-second windows) may have lost a
+        fraction of a second, hence one second of slack; the exact test uses the stored
+        interval. A document that cannot be read is None (logged, and skipped by callers).
+        """
         day = (interval.start - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        out = []
+        bids = []
         while day < interval.end:
             for key in list_keys(self.client, self.store_bucket, f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"):
                 bid = key.rsplit("/", 1)[-1].removesuffix(".json")
-                s, e, _ = parse_batch_id(bid)
-                if Interval(s, e).overlaps(interval):
-                    out.append(bid)
+                try:
+                    s, e, _ = parse_batch_id(bid)
+                except ValueError:
+                    log.warning("skipping s3://%s/%s: not a batch manifest name (see README, repairing a "
+                                "manifest)", self.store_bucket, key)  # fmt: skip
+                    continue
+                if s < interval.end and interval.start < e + timedelta(seconds=1):
+                    bids.append(bid)
             day += timedelta(days=1)
-        return sorted(out)
+        with ThreadPoolExecutor(max_workers=MANIFEST_READERS) as pool:
+            docs = list(pool.map(self._read_manifest, bids))
+        return dict(zip(bids, docs, strict=True))
+
+    def _read_manifest(self, bid: str) -> dict[str, Any] | None:
+        key = manifest_key(bid)
+        try:
+            doc = get_json(self.client, self.store_bucket, key)
+            if doc is None:
+                return None
+            if not isinstance(doc.get("objects"), list) or _stored_interval(doc) is None:
+                raise ValueError("no objects list or no valid interval")
+            for o in doc["objects"]:
+                o["key"], o["etag"]
+        except Exception as exc:  # a broken record must never stop other claims
+            log.error("skipping batch manifest s3://%s/%s: unreadable (%s); see README, repairing a manifest",
+                      self.store_bucket, key, exc)  # fmt: skip
+            return None
+        return doc
 
     def load_manifest(self, bid: str) -> dict[str, Any]:
         doc = get_json(self.client, self.store_bucket, manifest_key(bid))
@@ -144,104 +212,173 @@ class BatchSource:
         return doc
 
     def claim(self, interval: Interval, prefix: str | None = None) -> dict[str, Any]:
-        """Freeze the interval's unclaimed objects into a new batch; return all its batches.
+        """Freeze the interval's unclaimed objects into new batches; return all its batches.
 
-        Objects already frozen by any overlapping batch (this interval's earlier batches,
-        or a manual window that covered them) are left to that batch. Listing the ingest
-        bucket happens outside the lease; reading manifests and writing the new one happen
-        under it, so two overlapping runs can never both take an object.
+        Lock-free: a new manifest is created with ``If-None-Match`` (a concurrent run of the
+        same interval that took the number makes this one look again), and its objects are
+        then taken in the object index, which has the last word on who counts an object.
         """
         owned = self.list_owned(interval, prefix)
-        with S3Lease(self.client, self.store_bucket, CLAIM_LOCK_KEY, ttl=CLAIM_LOCK_TTL) as lease:
-            return self._claim(interval, prefix, owned, lease)
+        for _ in range(CLAIM_ATTEMPTS):
+            near = self._manifests_near(interval)
+            mine = [
+                b
+                for b, d in near.items()
+                if d is not None and _stored_interval(d) == (interval.start, interval.end)
+            ]
+            # Objects of legacy manifests have no index records: their manifest alone owns them.
+            taken = {(o["key"], o["etag"]) for b, d in near.items() if d is not None
+                     and (b in mine or (d.get("version", 1) < MANIFEST_VERSION and _overlaps(d, interval)))
+                     for o in d["objects"]}  # fmt: skip
+            fresh = [o for o in owned if (o["key"], o["etag"]) not in taken]
+            owners = self.index.owners(fresh)
+            for o, owner in zip(fresh, owners, strict=True):
+                if owner is not None:
+                    log.info("s3://%s/%s (ETag %s) is already counted by batch %s; this delivery is skipped",
+                             self.ingest_bucket, o["key"], o["etag"], owner)  # fmt: skip
+            new = [o for o, owner in zip(fresh, owners, strict=True) if owner is None]
+            # Every existing id of this interval counts, readable or not: its number is used.
+            seq = 1 + max(
+                (parse_batch_id(b)[2] for b in near if b.startswith(_id_prefix(interval))), default=-1
+            )
+            created = self._freeze(interval, prefix, new, seq)
+            if created is None:
+                continue  # a concurrent run of this interval took a number: look again
+            for bid, shard in created:
+                self.take(bid, shard)
+            batches = sorted(set(mine) | {b for b, _ in created}, key=parse_batch_id)
+            if len(owned) - len(new):
+                log.info(
+                    "%d object(s) of this interval already belong to other batches", len(owned) - len(new)
+                )
+            return {"batches": batches, "new_objects": len(new), "owned_objects": len(owned),
+                    "already_counted": sum(o is not None for o in owners)}  # fmt: skip
+        raise RuntimeError(
+            f"could not claim {interval}: {CLAIM_ATTEMPTS} concurrent claims kept taking its batch ids"
+        )
 
-    def _claim(
-        self, interval: Interval, prefix: str | None, owned: list[dict], lease: S3Lease
-    ) -> dict[str, Any]:
-        mine: list[str] = []
-        claimed: set[tuple[str, str]] = set()
-        own_prefix = batch_id(interval.start, interval.end, 0)[:-1]
-        overlapping = self._overlapping_manifests(interval)
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            docs = list(pool.map(self.load_manifest, overlapping))
-        for bid, doc in zip(overlapping, docs, strict=True):
-            claimed |= {(o["key"], o["etag"]) for o in doc["objects"]}
-            if bid.startswith(own_prefix):
-                mine.append(bid)
-        new = [o for o in owned if (o["key"], o["etag"]) not in claimed]
-        skipped = len(owned) - len(new)
-        seq = 1 + max((parse_batch_id(b)[2] for b in mine), default=-1)
+    def _freeze(self, interval: Interval, prefix: str | None, new: list[dict], seq: int):
+        """Write one manifest per shard; None if another run of this interval took a number first."""
+        created: list[tuple[str, list[dict]]] = []
         for shard in shards(new, self.shard_bytes):
             bid = batch_id(interval.start, interval.end, seq)
             doc = {
+                "version": MANIFEST_VERSION,
                 "batch_id": bid,
                 "interval": [interval.start.isoformat(), interval.end.isoformat()],
                 "created_at": datetime.now(UTC).isoformat(),
                 "prefix": prefix,
                 "objects": shard,
             }
-            lease.ensure()  # raises LockLost rather than commit a claim made without the lease
             body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            self.client.put_object(
-                Bucket=self.store_bucket, Key=manifest_key(bid), Body=body, IfNoneMatch="*"
-            )
-            mine.append(bid)
-            seq += 1
+            try:
+                self.client.put_object(
+                    Bucket=self.store_bucket, Key=manifest_key(bid), Body=body, IfNoneMatch="*"
+                )
+            except Exception as exc:
+                if not is_precondition_failed(exc):
+                    raise
+                for done, objs in created:  # already frozen: resolved now, found as ours next time
+                    self.take(done, objs)
+                return None
             log.info("froze %d new object(s) into batch %s", len(shard), bid)
-        if skipped:
-            log.info("%d object(s) of this interval already belong to earlier batches", skipped)
-        return {
-            "batches": sorted(mine, key=parse_batch_id),
-            "new_objects": len(new),
-            "owned_objects": len(owned),
-        }
+            created.append((bid, shard))
+            seq += 1
+        return created
+
+    def take(self, bid: str, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The objects of batch ``bid`` that it counts: those whose index record names it."""
+        owners = self.index.take(objects, bid)
+        lost = [o["key"] for o, w in zip(objects, owners, strict=True) if w != bid]
+        if lost:
+            log.warning("batch %s: %d object(s) are counted by other batches and are left to them: %s",
+                        bid, len(lost), ", ".join(lost[:10]))  # fmt: skip
+        return [o for o, w in zip(objects, owners, strict=True) if w == bid]
+
+    def objects_of(self, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+        """What a batch counts: every object of a legacy manifest; else those the index gives it."""
+        if manifest.get("version", 1) < MANIFEST_VERSION:
+            return list(manifest["objects"])
+        return self.take(manifest["batch_id"], manifest["objects"])
 
     # -- download ---------------------------------------------------------------------------
 
     def download(
-        self, manifest: dict[str, Any], into: Path, *, concurrency: int = DOWNLOAD_CONCURRENCY
+        self, objects: list[dict[str, Any]], into: Path, *, concurrency: int = DOWNLOAD_CONCURRENCY
     ) -> tuple[list[tuple[Path, str]], list[dict]]:
-        """Fetch the manifest's objects under sanitised local names, ``concurrency`` at a time.
+        """Fetch the objects under sanitised local names, ``concurrency`` at a time.
 
         Each object streams to disk in 1 MB chunks, so memory stays flat however big the
-        batch. Returns (local path, key) pairs in manifest order and the objects that could
-        not be fetched, each with its reason (deleted by lifecycle, changed since claimed).
+        batch, and is inflated on the way (for its size only) against the inflate limits.
+        Returns (local path, key) pairs in order and the objects that are not read, each
+        with its reason: deleted by lifecycle, changed since claimed, inflating past its
+        own limit or past what is left of the batch's.
         """
         into.mkdir(parents=True, exist_ok=True)
-        objects = manifest["objects"]
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(objects) or 1))) as pool:
             outcomes = list(pool.map(lambda io: self._fetch(io[1], into / local_name(io[0], io[1]["key"], ".log")),
                                      enumerate(objects)))  # fmt: skip
-        got = [
-            (path, obj["key"]) for obj, (path, _) in zip(objects, outcomes, strict=True) if path is not None
-        ]
-        missing = [
-            {"key": obj["key"], "reason": why} for obj, (_, why) in zip(objects, outcomes, strict=True) if why
-        ]
+        got: list[tuple[Path, str]] = []
+        missing: list[dict] = []
+        budget = self.inflate.batch_bytes
+        for obj, (path, why, inflated) in zip(objects, outcomes, strict=True):
+            if path is not None and inflated > budget:
+                path.unlink(missing_ok=True)
+                path, why = None, (f"the batch would inflate past its limit of {self.inflate.batch_bytes / 2**20:,.0f} "
+                                   "MiB (EDGESENSE_MAX_BATCH_INFLATED_MB); replay it from quarantine")  # fmt: skip
+            if path is None:
+                missing.append({"key": obj["key"], "reason": why})
+                continue
+            budget -= inflated
+            got.append((path, obj["key"]))
         return got, missing
 
-    def _fetch(self, obj: dict[str, Any], target: Path) -> tuple[Path | None, str | None]:
+    def _fetch(self, obj: dict[str, Any], target: Path) -> tuple[Path | None, str | None, int]:
         try:
             resp = self.client.get_object(Bucket=self.ingest_bucket, Key=obj["key"], IfMatch=obj["etag"])
         except Exception as exc:
             if is_not_found(exc):
-                return None, "object no longer exists"
+                return None, "object no longer exists", 0
             if is_precondition_failed(exc):
-                return None, "object changed since its batch was frozen"
+                return None, "object changed since its batch was frozen", 0
             raise
-        with target.open("wb") as fh:
-            for chunk in resp["Body"].iter_chunks(1024 * 1024):
-                fh.write(chunk)
-        return target, None
+        limit = self.inflate.for_object(obj["size"])
+        guard = InflateGuard(limit)
+        try:
+            with target.open("wb") as fh:
+                for chunk in resp["Body"].iter_chunks(1024 * 1024):
+                    fh.write(chunk)
+                    guard.feed(chunk)
+        except InflateLimitExceeded as exc:
+            resp["Body"].close()
+            target.unlink(missing_ok=True)
+            why = (f"possible gzip bomb: {exc}, the limit for its {obj['size'] / 2**20:,.2f} MiB "
+                   "(EDGESENSE_MAX_INFLATE_RATIO, EDGESENSE_MAX_OBJECT_INFLATED_MB)")  # fmt: skip
+            return None, why, 0
+        return target, None, guard.close()
 
     def quarantine(self, key: str, reason: str) -> str:
-        """Copy a corrupt object aside (with its reason) so it can be inspected and replayed."""
-        dest = f"quarantine/{key}"
+        """Copy a corrupt object aside (with its reason) so it can be inspected and replayed.
+
+        The original key travels in metadata (percent-encoded, as headers are ASCII) and, when
+        the quarantine key had to be shortened, also in a ``.json`` record next to it.
+        """
+        from urllib.parse import quote
+
+        dest = quarantine_key(key)
+        original = quote(key, safe="/")
+        meta = {"edgesense-reason": reason.encode("ascii", "replace").decode()[:512]}
+        if len(original) <= 1024:  # user metadata is limited to 2 KB in all
+            meta["edgesense-original-key"] = original
         self.client.copy_object(
             Bucket=self.store_bucket,
             Key=dest,
             CopySource={"Bucket": self.ingest_bucket, "Key": key},
             MetadataDirective="REPLACE",
-            Metadata={"edgesense-reason": reason.encode("ascii", "replace").decode()[:1024]},
+            Metadata=meta,
         )
+        if dest != f"quarantine/{key}":
+            record = {"bucket": self.ingest_bucket, "key": key, "reason": reason, "quarantined_to": dest}
+            self.client.put_object(Bucket=self.store_bucket, Key=f"{dest}.json", Body=json.dumps(record).encode(),
+                                   ContentType="application/json")  # fmt: skip
         return dest

@@ -1,0 +1,112 @@
+"""The interval a run owns, and the manual-window params that can replace it.
+
+Core: no Airflow, no AWS. An interval's bounds are whole seconds because S3 LastModified
+is, and because a batch id must name its interval exactly (overlaps between batches are
+decided from it); a fraction of a second would be dropped from the id and let two
+batches take the same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+#: The longest manual window; longer ranges are backfills (one run per minute).
+MAX_WINDOW = timedelta(days=1)
+#: How far back a manual window may start: nothing older can still be claimed usefully.
+MAX_WINDOW_AGE = timedelta(days=366)
+#: How far ahead a manual window may end: the sensor waits for the end (and the settle
+#: delay) within its 15-minute timeout.
+MAX_WINDOW_AHEAD = timedelta(minutes=5)
+
+
+class ParamError(ValueError):
+    """A run's params can never work; retrying cannot fix them."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """``[start, end)`` in UTC, whole seconds, non-empty."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            t = getattr(self, name)
+            if t.tzinfo is None:
+                raise ValueError("interval bounds must be timezone-aware")
+            # Stdlib UTC datetimes: Airflow hands out pendulum ones, which refuse to compare with them.
+            t = datetime.fromtimestamp(t.timestamp(), UTC)
+            if t.microsecond:
+                raise ValueError(f"interval bounds must be whole seconds, not {t.isoformat()}")
+            object.__setattr__(self, name, t)
+        if self.end <= self.start:
+            raise ValueError(f"empty interval: {self.start.isoformat()} >= {self.end.isoformat()}")
+
+    def contains(self, t: datetime) -> bool:
+        return self.start <= t < self.end
+
+    def overlaps(self, other: Interval) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+def parse_time(value: str, name: str) -> datetime:
+    """An ISO 8601 param as an aware UTC datetime; naive values are UTC."""
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ParamError(
+            f"param {name}={value!r} is not an ISO 8601 date-time (e.g. 2026-11-24T08:26:00Z)"
+        ) from exc
+    if t.microsecond:
+        whole = t.replace(microsecond=0)
+        raise ParamError(
+            f"param {name}={value!r} has a fraction of a second; S3 LastModified has whole seconds, so give "
+            f"whole seconds (e.g. {whole:%Y-%m-%dT%H:%M:%SZ} or {whole + timedelta(seconds=1):%Y-%m-%dT%H:%M:%SZ})"
+        )
+    return t
+
+
+def resolve(
+    params: Mapping[str, Any] | None,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    now: datetime | None = None,
+) -> Interval:
+    """The run's interval: the ``window_start``/``window_end`` params if given, else the data interval.
+
+    Every way params can be wrong raises :class:`ParamError`, naming the param.
+    """
+    params = params or {}
+    ws, we = params.get("window_start"), params.get("window_end")
+    if bool(ws) != bool(we):
+        missing = "window_end" if ws else "window_start"
+        raise ParamError(f"param {missing} is missing: give both window_start and window_end, or neither")
+    if not ws:
+        if start is None or end is None:
+            raise ParamError("no data interval and no window params")
+        return Interval(start, end)
+    t0, t1 = parse_time(ws, "window_start"), parse_time(we, "window_end")
+    now = now or datetime.now(UTC)
+    if t1 <= t0:
+        raise ParamError(f"param window_end={we!r} must be later than window_start={ws!r}")
+    if t1 - t0 > MAX_WINDOW:
+        raise ParamError(
+            f"params window_start..window_end span {t1 - t0}, more than {MAX_WINDOW}; use a backfill for more"
+        )
+    if t0 < now - MAX_WINDOW_AGE:
+        raise ParamError(
+            f"param window_start={ws!r} is more than {MAX_WINDOW_AGE.days} days ago; objects are claimed by "
+            "when they landed in S3, and none that old can be claimed"
+        )
+    if t1 > now + MAX_WINDOW_AHEAD:
+        raise ParamError(
+            f"param window_end={we!r} is in the future; a window is claimed once it has ended, so it may end "
+            f"at most {int(MAX_WINDOW_AHEAD.total_seconds() // 60)} minutes from now"
+        )
+    return Interval(t0, t1)

@@ -1,0 +1,241 @@
+"""Workers killed mid-claim and mid-publish, and three runs of overlapping intervals at once.
+
+Each worker here is a real process (``python`` or ``airflow dags test``) against the
+session's moto_server. Killing one at an exact point needs a hook inside it: a wrapper
+around botocore's request method that sends the process SIGKILL just before a chosen
+call. Nothing else is simulated.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from edgesense.config import Settings
+from edgesense.interval import Interval
+from edgesense.pipeline import aggregate_batches, claim_batches, publish_batches, sync_rules
+from helpers import STORE, TABLE
+from tests.e2e.test_exactly_once import next_second
+from tests.e2e.test_ingest_dag import HOST, NS, STATUSES, total_requests
+
+pytestmark = pytest.mark.e2e
+
+#: Runs in a child process: kill ourselves just before the Nth call of one AWS operation.
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import botocore.client
+
+    operation, nth, key_part = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    seen = {"n": 0}
+    real = botocore.client.BaseClient._make_api_call
+
+    def call(self, name, params):
+        if name == operation and key_part in str(params.get("Key", "")):
+            seen["n"] += 1
+            if seen["n"] == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, name, params)
+
+    botocore.client.BaseClient._make_api_call = call
+    exec(sys.stdin.read())
+    """
+)
+
+
+def killed_at(operation: str, nth: int, key_part: str, script: str) -> None:
+    """Run ``script`` in a child that is SIGKILLed before its ``nth`` ``operation`` call."""
+    proc = subprocess.run([sys.executable, "-c", KILLER, operation, str(nth), key_part], input=script,
+                          text=True, capture_output=True, timeout=300, env=os.environ.copy())  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+
+
+def finishes_within(seconds: float, fn, *args):
+    """Run ``fn`` in a thread; fail if it has not returned in time (a liveness bound: the
+    orphaned leases these tests are about made callers wait 300 s)."""
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = fn(*args)
+        except BaseException as exc:  # re-raised in the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"{fn.__name__} still waiting after {seconds:.0f} s"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def mixed(n: int, minute: datetime) -> bytes:
+    """``n`` requests in one minute over every status and two URL patterns (Product, Api)."""
+    rows = [json.dumps({"reqTimeSec": f"{minute.timestamp() + 2:.0f}", "statusCode": str(STATUSES[j % 6]),
+                        "reqHost": HOST, "reqPath": "/json/x" if j % 2 else "/x_product_1"}) for j in range(n)]  # fmt: skip
+    return gzip.compress(("\n".join(rows) + "\n").encode())
+
+
+def lines_per_status(minutes: list[datetime]) -> bytes:
+    rows = [json.dumps({"reqTimeSec": f"{m.timestamp() + 1:.0f}", "statusCode": str(s), "reqHost": HOST,
+                        "reqPath": "/json/x", "bytes": "10", "turnAroundTimeMSec": "5"})
+            for m in minutes for s in STATUSES]  # fmt: skip
+    return gzip.compress(("\n".join(rows) + "\n").encode())
+
+
+def test_a_claim_killed_midway_holds_up_no_other_claim_and_its_retry_resumes_it(catalog):
+    """Before: the dead worker's global claim lease made every other claim wait its 5-minute TTL."""
+    aws = catalog
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    a = aws.put_log("logs/kill/a/ak-1-1-1-ds.gz", lines_per_status([minute]))
+    next_second()
+    b = aws.put_log("logs/kill/b/ak-2-2-2-ds.gz", lines_per_status([minute]))
+    ia, ib = Interval(a, a + timedelta(seconds=1)), Interval(b, b + timedelta(seconds=1))
+    assert not ia.overlaps(ib)
+    s = Settings.from_env()
+
+    # Killed after its manifest is written (the first PutObject of the claim after the
+    # manifest is the next state record), before the claim is complete.
+    killed_at("PutObject", 2, "_edgesense/", f"""
+from datetime import datetime
+from edgesense.config import Settings
+from edgesense.interval import Interval
+from edgesense.pipeline import claim_batches
+i = Interval(datetime.fromisoformat({ia.start.isoformat()!r}), datetime.fromisoformat({ia.end.isoformat()!r}))
+claim_batches(Settings.from_env(), i, prefix="logs/kill/a/", now=i.end)
+""")  # fmt: skip
+    manifests = aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/manifests/")["KeyCount"]
+    assert manifests == 1
+
+    other = finishes_within(60, claim_batches, s, ib, "logs/kill/b/", ib.end)
+    retry = finishes_within(60, claim_batches, s, ia, "logs/kill/a/", ia.end)
+
+    assert other["new_objects"] == 1
+    assert (retry["new_objects"], len(retry["batches"])) == (0, 1)  # the dead claim's batch, resumed
+    rules = sync_rules(s)
+    for claimed in (other, retry):
+        aggregate_batches(s, claimed["batches"], rules["key"])
+        publish_batches(s, claimed["batches"])
+    assert total_requests(aws, minute, b + timedelta(minutes=1)) == 2 * len(STATUSES)
+
+
+def test_a_publisher_killed_mid_call_leaves_one_ambiguous_call_and_its_retry_goes_on_at_once(catalog, capsys):
+    """Before: the dead publisher's lease made the retry wait 304-311 s. The batch spans 240
+    minutes so that its plan has several calls; the kill lands between the second call's
+    intent marker and the call itself. Prints what one ambiguous call cost (README)."""
+    aws = catalog
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    minutes = [now - timedelta(minutes=5 + i) for i in range(240)]
+    lm = aws.put_log("logs/pub/ak-1-1-1-ds.gz", lines_per_status(minutes))
+    s = Settings.from_env()
+    interval = Interval(lm, lm + timedelta(seconds=1))
+    [bid] = claim_batches(s, interval, prefix="logs/pub/", now=interval.end)["batches"]
+    summary = aggregate_batches(s, [bid], sync_rules(s)["key"])[bid]
+    assert summary["calls"] >= 4
+
+    killed_at("PutMetricData", 2, "", f"""
+from edgesense.config import Settings
+from edgesense.pipeline import publish_batches
+publish_batches(Settings.from_env(), [{bid!r}])
+""")  # fmt: skip
+    again = finishes_within(60, publish_batches, s, [bid])[bid]
+
+    assert (again["calls_ambiguous"], again["calls_sent"]) == (1, summary["calls"] - 2)
+    assert len(again["ambiguous"]) == 1
+    total = len(minutes) * len(STATUSES)
+    counted = total_requests(aws, min(minutes), max(minutes) + timedelta(seconds=59))
+    assert 0 < counted < total  # the ambiguous call is never sent again: missing, never doubled
+    with capsys.disabled():
+        print(f"\n    one ambiguous call of {summary['calls']}: {total - counted:.0f} of {total} requests "
+              f"({(total - counted) / total:.1%}) missing; {again['ambiguous'][0]}")  # fmt: skip
+
+
+# -- three runs at once ---------------------------------------------------------------------
+
+
+def airflow_homes(tmp_path: Path, n: int) -> list[dict[str, str]]:
+    """An environment per concurrent ``airflow dags test``, each with its own copy of the
+    migrated SQLite database (SQLite cannot take three writers)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    out = []
+    for i in range(n):
+        h = tmp_path / f"home{i}"
+        h.mkdir()
+        shutil.copy(home / "airflow.db", h / "airflow.db")
+        out.append({**os.environ, "AIRFLOW_HOME": str(h),
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{h}/airflow.db",
+                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})  # fmt: skip
+    return out
+
+
+def dags_test(env: dict[str, str], logical: datetime, conf: dict, log: Path) -> subprocess.Popen:
+    airflow = Path(sys.executable).with_name("airflow")
+    return subprocess.Popen([str(airflow), "dags", "test", "edgesense_ingest", logical.isoformat(), "-c",
+                             json.dumps(conf)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_request_once(
+    catalog, tmp_path, airflow_db
+):
+    """Three real ``airflow dags test`` processes start together over overlapping intervals:
+    the scheduled minute [M, M+1), a window [M-1, M+1) and a window [M+20 s, M+2). One object
+    is delivered twice (same key and bytes), and a rule changes in DynamoDB after the first
+    run has read the rules and before the other two do."""
+    aws = catalog
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    if datetime.now(UTC) - minute > timedelta(seconds=20):  # room for the uploads inside the minute
+        minute += timedelta(minutes=1)
+        time.sleep((minute - datetime.now(UTC)).total_seconds() + 0.2)
+    event = minute - timedelta(minutes=3)
+    expected = 0
+    for i in range(6):
+        n = 40 + 10 * i
+        aws.put_log(f"logs/{minute:%Y/%m/%d/%H}/ak-{i}-{i}-{i}-ds.gz", mixed(n, event))
+        expected += n
+        time.sleep(1.2)
+    first = f"logs/{minute:%Y/%m/%d/%H}/ak-0-0-0-ds.gz"
+    again = aws.s3.get_object(Bucket="es-ingest", Key=first)["Body"].read()
+    aws.put_log(first, again)  # re-delivered: a lost upload acknowledgement
+    time.sleep(max(0.0, (minute + timedelta(minutes=1, seconds=1) - datetime.now(UTC)).total_seconds()))
+
+    homes = airflow_homes(tmp_path, 3)
+    w1 = {"window_start": (minute - timedelta(minutes=1)).isoformat(), "window_end": (minute + timedelta(minutes=1)).isoformat(),
+          "prefix": None, "reprocess": False}  # fmt: skip
+    w2 = {"window_start": (minute + timedelta(seconds=20)).isoformat(),
+          "window_end": min(minute + timedelta(minutes=2), datetime.now(UTC).replace(microsecond=0)).isoformat(),
+          "prefix": None, "reprocess": False}  # fmt: skip
+    nulls = {"window_start": None, "window_end": None, "prefix": None, "reprocess": False}
+    runs = [dags_test(homes[0], minute + timedelta(minutes=1), nulls, tmp_path / "scheduled.log")]
+    # The first run reads the rules right after it starts; change them before the others do.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "sync_rules" not in (tmp_path / "scheduled.log").read_text():
+        time.sleep(0.2)
+    aws.ddb.put_item(TableName=TABLE, Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
+                                            "Rank": {"N": "0"}})  # fmt: skip
+    runs.append(dags_test(homes[1], minute + timedelta(minutes=7), w1, tmp_path / "w1.log"))
+    runs.append(dags_test(homes[2], minute + timedelta(minutes=8), w2, tmp_path / "w2.log"))
+    for proc, name in zip(runs, ("scheduled", "w1", "w2"), strict=True):
+        assert proc.wait(timeout=400) == 0, (tmp_path / f"{name}.log").read_text()[-4000:]
+
+    assert total_requests(aws, event, event + timedelta(seconds=59)) == expected
+    families = sum(aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, event, event + timedelta(seconds=59))
+                   for name in ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
+                   for p in ("Product", "Api", "Checkout", "Unmatched"))  # fmt: skip
+    assert families == expected
+    lines = aws.metric_sum(
+        f"{NS}/pipeline", "LinesProcessed", {}, minute, datetime.now(UTC) + timedelta(minutes=1)
+    )
+    assert lines == expected
