@@ -11,20 +11,26 @@ Every minute, for the data interval `[start, end)`:
    up to one poke interval, are waited in place, which beats a reschedule), then claims the
    objects of the ingest bucket whose **LastModified** lies in the interval, listing only
    the folders the key layout allows. The claim is frozen into batch manifests, one per
-   shard of at most `EDGESENSE_SHARD_MB`, so each object is processed by exactly one batch.
-   An interval with no objects skips the rest.
+   shard of at most `EDGESENSE_SHARD_MB`, and each object (bucket, key, ETag) is recorded
+   once in the object index, so each object is counted by exactly one batch, even when it
+   is delivered again or two runs overlap. No lock is taken: a killed claim blocks nobody.
+   An interval with no new objects skips the rest.
 3. **aggregate_batch** (one mapped task per shard, at most 8 at once per run; on Airflow
    2.11 one task taking the shards in turn, since 2.11's backfill cannot run mapped tasks)
    parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured, detected per
    object), names URL patterns, writes `requests/`, `minute_metrics/` and
    `unmatched_paths/` Parquet (Hive partitions `dt`/`hour` by **event time**), samples
-   rejected lines to `rejects/`, quarantines corrupt objects and freezes the CloudWatch
-   datums into a plan (patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
+   rejected lines to `rejects/`, quarantines corrupt objects and gzip bombs, and freezes
+   the CloudWatch datums into the batch's one plan, created with a conditional write (a
+   run that loses that race adopts the winner's plan and writes nothing; patterns past
+   `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
    It fails, naming files and reasons, only if the reject ratio passes
    `EDGESENSE_REJECT_THRESHOLD`.
 4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it
    once with `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.
+   A call whose fate is unknown (the worker died mid-call) is never re-sent; the log names
+   its minutes and metrics.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
 
 **Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, whole seconds,

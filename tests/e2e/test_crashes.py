@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from edgesense.aws.sources import Interval
 from edgesense.config import Settings
-from edgesense.interval import Interval
 from edgesense.pipeline import aggregate_batches, claim_batches, publish_batches, sync_rules
 from helpers import STORE, TABLE
 from tests.e2e.test_exactly_once import next_second
@@ -62,14 +62,14 @@ def killed_at(operation: str, nth: int, key_part: str, script: str) -> None:
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
 
 
-def finishes_within(seconds: float, fn, *args):
+def finishes_within(seconds: float, fn, *args, **kwargs):
     """Run ``fn`` in a thread; fail if it has not returned in time (a liveness bound: the
     orphaned leases these tests are about made callers wait 300 s)."""
     out: dict = {}
 
     def target():
         try:
-            out["value"] = fn(*args)
+            out["value"] = fn(*args, **kwargs)
         except BaseException as exc:  # re-raised in the test's thread
             out["error"] = exc
 
@@ -112,7 +112,7 @@ def test_a_claim_killed_midway_holds_up_no_other_claim_and_its_retry_resumes_it(
     killed_at("PutObject", 2, "_edgesense/", f"""
 from datetime import datetime
 from edgesense.config import Settings
-from edgesense.interval import Interval
+from edgesense.aws.sources import Interval
 from edgesense.pipeline import claim_batches
 i = Interval(datetime.fromisoformat({ia.start.isoformat()!r}), datetime.fromisoformat({ia.end.isoformat()!r}))
 claim_batches(Settings.from_env(), i, prefix="logs/kill/a/", now=i.end)
@@ -120,8 +120,8 @@ claim_batches(Settings.from_env(), i, prefix="logs/kill/a/", now=i.end)
     manifests = aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/manifests/")["KeyCount"]
     assert manifests == 1
 
-    other = finishes_within(60, claim_batches, s, ib, "logs/kill/b/", ib.end)
-    retry = finishes_within(60, claim_batches, s, ia, "logs/kill/a/", ia.end)
+    other = finishes_within(60, claim_batches, s, ib, prefix="logs/kill/b/", now=ib.end)
+    retry = finishes_within(60, claim_batches, s, ia, prefix="logs/kill/a/", now=ia.end)
 
     assert other["new_objects"] == 1
     assert (retry["new_objects"], len(retry["batches"])) == (0, 1)  # the dead claim's batch, resumed
@@ -190,41 +190,49 @@ def dags_test(env: dict[str, str], logical: datetime, conf: dict, log: Path) -> 
 def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_request_once(
     catalog, tmp_path, airflow_db
 ):
-    """Three real ``airflow dags test`` processes start together over overlapping intervals:
-    the scheduled minute [M, M+1), a window [M-1, M+1) and a window [M+20 s, M+2). One object
-    is delivered twice (same key and bytes), and a rule changes in DynamoDB after the first
-    run has read the rules and before the other two do."""
+    """Three real ``airflow dags test`` processes start together: two overlapping windows,
+    [M-1, M+1) and [M+20 s, M+1), over six objects that landed in minute M, and the
+    scheduled minute [M+1, M+2), in which the first object is delivered again (same key
+    and bytes, as after a lost upload acknowledgement). A rule changes in DynamoDB after
+    the first run has read the rules and before the other two do. Before, the scheduled
+    minute counted the re-delivered object a second time."""
     aws = catalog
-    minute = datetime.now(UTC).replace(second=0, microsecond=0)
-    if datetime.now(UTC) - minute > timedelta(seconds=20):  # room for the uploads inside the minute
-        minute += timedelta(minutes=1)
-        time.sleep((minute - datetime.now(UTC)).total_seconds() + 0.2)
+    now = datetime.now(UTC)
+    minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    time.sleep((minute - now).total_seconds() + 0.5)
     event = minute - timedelta(minutes=3)
-    expected = 0
-    for i in range(6):
-        n = 40 + 10 * i
-        aws.put_log(f"logs/{minute:%Y/%m/%d/%H}/ak-{i}-{i}-{i}-ds.gz", mixed(n, event))
-        expected += n
-        time.sleep(1.2)
-    first = f"logs/{minute:%Y/%m/%d/%H}/ak-0-0-0-ds.gz"
-    again = aws.s3.get_object(Bucket="es-ingest", Key=first)["Body"].read()
-    aws.put_log(first, again)  # re-delivered: a lost upload acknowledgement
-    time.sleep(max(0.0, (minute + timedelta(minutes=1, seconds=1) - datetime.now(UTC)).total_seconds()))
+    keys, expected = [], 0
+    for i in range(6):  # landing from M+0.5 s to M+30.5 s
+        keys.append(f"logs/{minute:%Y/%m/%d/%H}/ak-{i}-{i}-{i}-ds.gz")
+        aws.put_log(keys[-1], mixed(40 + 10 * i, event))
+        expected += 40 + 10 * i
+        time.sleep(max(0.0, (minute + timedelta(seconds=6.5 + 6 * i) - datetime.now(UTC)).total_seconds()))
+    time.sleep(max(0.0, (minute + timedelta(seconds=61) - datetime.now(UTC)).total_seconds()))
+    again = aws.s3.get_object(Bucket="es-ingest", Key=keys[0])["Body"].read()
+    redelivered = aws.put_log(keys[0], again)
+    assert minute + timedelta(minutes=1) <= redelivered < minute + timedelta(minutes=2)
+    time.sleep(max(0.0, (minute + timedelta(minutes=2, seconds=1) - datetime.now(UTC)).total_seconds()))
 
     homes = airflow_homes(tmp_path, 3)
-    w1 = {"window_start": (minute - timedelta(minutes=1)).isoformat(), "window_end": (minute + timedelta(minutes=1)).isoformat(),
-          "prefix": None, "reprocess": False}  # fmt: skip
-    w2 = {"window_start": (minute + timedelta(seconds=20)).isoformat(),
-          "window_end": min(minute + timedelta(minutes=2), datetime.now(UTC).replace(microsecond=0)).isoformat(),
-          "prefix": None, "reprocess": False}  # fmt: skip
+
+    def window(start: datetime, end: datetime) -> dict:
+        return {
+            "window_start": start.isoformat(),
+            "window_end": end.isoformat(),
+            "prefix": None,
+            "reprocess": False,
+        }
+
     nulls = {"window_start": None, "window_end": None, "prefix": None, "reprocess": False}
-    runs = [dags_test(homes[0], minute + timedelta(minutes=1), nulls, tmp_path / "scheduled.log")]
+    runs = [dags_test(homes[0], minute + timedelta(minutes=2), nulls, tmp_path / "scheduled.log")]
     # The first run reads the rules right after it starts; change them before the others do.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and "sync_rules" not in (tmp_path / "scheduled.log").read_text():
         time.sleep(0.2)
     aws.ddb.put_item(TableName=TABLE, Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
                                             "Rank": {"N": "0"}})  # fmt: skip
+    w1 = window(minute - timedelta(minutes=1), minute + timedelta(minutes=1))
+    w2 = window(minute + timedelta(seconds=20), minute + timedelta(minutes=1))
     runs.append(dags_test(homes[1], minute + timedelta(minutes=7), w1, tmp_path / "w1.log"))
     runs.append(dags_test(homes[2], minute + timedelta(minutes=8), w2, tmp_path / "w2.log"))
     for proc, name in zip(runs, ("scheduled", "w1", "w2"), strict=True):
