@@ -75,7 +75,7 @@ def _aggregate_one(
     arrived = {o["key"]: datetime.fromisoformat(o["last_modified"]) for o in objects}
     work = Path(tempfile.mkdtemp(prefix="edgesense-", dir=settings.work_dir or None))
     try:
-        files, missing = source.download(objects, work / "in")
+        files, missing = source.fetcher.download(objects, work / "in")
         with Aggregator(
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
@@ -123,7 +123,7 @@ def _aggregate_one(
                 volumes()
         for bad in plan["summary"]["files_rejected"]:
             if bad["reason"] != "object no longer exists":
-                bad["quarantined_to"] = source.quarantine(bad["key"], bad["reason"])
+                bad["quarantined_to"] = source.fetcher.quarantine(bad["key"], bad["reason"])
             log.warning("object %s rejected: %s", bad["key"], bad["reason"])
         _upload(settings, client, local, (stored.doc if stored else {}).get("outputs", ()))
         log.info("batch %s: %s", bid, json.dumps(plan["summary"], sort_keys=True))

@@ -110,7 +110,8 @@ def _rules_summary(key: str, rules, *, reused: bool, fallback: bool) -> dict[str
 
 
 def _source(settings: Settings, hooks: Hooks):
-    from edgesense.aws.sources import BatchSource, InflateLimits
+    from edgesense.aws.downloads import InflateLimits
+    from edgesense.aws.sources import BatchSource
 
     return BatchSource(
         hooks.s3,

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edgesense.config import Settings
 from edgesense.aws.sources import Interval
+from edgesense.config import Settings
 from edgesense.pipeline import claim_batches
 from helpers import STORE
 from tests.e2e.test_ingest_dag import HOST, NS, assert_all_succeeded, run_window, states, total_requests

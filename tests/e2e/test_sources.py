@@ -135,7 +135,7 @@ def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_
     aws, tmp_path
 ):
     """More objects than download slots; one deleted by lifecycle, one overwritten after the claim."""
-    from edgesense.aws.sources import DOWNLOAD_CONCURRENCY
+    from edgesense.aws.downloads import DOWNLOAD_CONCURRENCY
     from edgesense.pipeline import Hooks, _source
 
     keys = [f"logs/dl/ak-{i}-{i}-{i}-ds.gz" for i in range(DOWNLOAD_CONCURRENCY + 4)]
@@ -149,7 +149,7 @@ def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_
     aws.s3.delete_object(Bucket=s.ingest_bucket, Key=keys[3])
     aws.put_log(keys[7], b"a different body")
 
-    got, missing = source.download(manifest["objects"], tmp_path)
+    got, missing = source.fetcher.download(manifest["objects"], tmp_path)
 
     expected = [o["key"] for o in manifest["objects"] if o["key"] not in (keys[3], keys[7])]
     assert [key for _, key in got] == expected

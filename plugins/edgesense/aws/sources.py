@@ -1,4 +1,4 @@
-"""Which S3 objects a run owns, frozen into batch manifests, and their download.
+"""Which S3 objects a run owns, frozen into batch manifests (downloads: :mod:`.downloads`).
 
 A run for ``[start, end)`` owns the objects whose LastModified lies in that interval.
 The first run to see an object freezes it into a *batch manifest*, and every object of a
@@ -16,53 +16,32 @@ mid-claim leaves nothing that blocks other runs (its own retry resumes its manif
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, get_json, is_not_found, is_precondition_failed, list_keys
+from edgesense.aws import STATE_PREFIX, get_json, is_precondition_failed, list_keys
+from edgesense.aws.downloads import Fetcher, InflateLimits
 from edgesense.aws.object_index import ObjectIndex
-from edgesense.formats import InflateGuard, InflateLimitExceeded
 from edgesense.interval import Interval
-from edgesense.keys import batch_id, listing_prefixes, local_name, parse_batch_id
+from edgesense.keys import batch_id, listing_prefixes, parse_batch_id
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-__all__ = ["BatchSource", "InflateLimits", "Interval", "manifest_key", "quarantine_key", "shards"]
+__all__ = ["BatchSource", "Interval", "manifest_key", "shards"]
 
 log = logging.getLogger(__name__)
 
 MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
 #: 1: objects owned by the manifest alone (before the object index); 2: owned through the index.
 MANIFEST_VERSION = 2
-#: Objects fetched at once: enough to hide S3 latency for 30-60 s DataStream files.
-DOWNLOAD_CONCURRENCY = 8
 #: Manifest reads in flight at once.
 MANIFEST_READERS = 16
 #: Attempts at a new manifest when concurrent runs of the same interval keep taking its number.
 CLAIM_ATTEMPTS = 20
-#: S3 refuses keys longer than this many bytes.
-MAX_KEY_BYTES = 1024
-#: Below this an object is never called a bomb, whatever its ratio (tiny files of repeated lines).
-INFLATE_FLOOR = 16 * 2**20
-
-
-@dataclass(frozen=True)
-class InflateLimits:
-    """How far an object, and a whole batch, may inflate before it is refused."""
-
-    ratio: float = 200.0
-    object_bytes: int = 4096 * 2**20
-    batch_bytes: int = 16384 * 2**20
-
-    def for_object(self, size: int) -> int:
-        return int(min(self.object_bytes, max(INFLATE_FLOOR, self.ratio * size)))
 
 
 def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
@@ -85,16 +64,6 @@ def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str,
 def manifest_key(bid: str) -> str:
     start, _, _ = parse_batch_id(bid)
     return f"{MANIFEST_PREFIX}dt={start:%Y-%m-%d}/{bid}.json"
-
-
-def quarantine_key(key: str) -> str:
-    """``quarantine/<key>``, or a hashed name when that would pass S3's 1,024-byte key limit."""
-    dest = f"quarantine/{key}"
-    if len(dest.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES:
-        return dest
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    tail = key.rsplit("/", 1)[-1].encode("utf-8", "surrogatepass")[-200:].decode("utf-8", "ignore")
-    return f"quarantine/_long/{digest}/{tail or 'object'}"
 
 
 def _id_prefix(interval: Interval) -> str:
@@ -127,7 +96,7 @@ class BatchSource:
         key_layout: str,
         lookback: timedelta,
         shard_bytes: int = 256 * 1024 * 1024,
-        inflate: InflateLimits = InflateLimits(),
+        inflate: InflateLimits | None = None,
     ) -> None:
         self.s3 = s3
         self.shard_bytes = shard_bytes
@@ -136,8 +105,9 @@ class BatchSource:
         self.store_bucket = store_bucket
         self.key_layout = key_layout
         self.lookback = lookback
-        self.inflate = inflate
         self.index = ObjectIndex(self.client, store_bucket, ingest_bucket)
+        #: Downloads and quarantine of this source's objects.
+        self.fetcher = Fetcher(self.client, ingest_bucket, store_bucket, inflate or InflateLimits())
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -302,83 +272,3 @@ class BatchSource:
         return self.take(manifest["batch_id"], manifest["objects"])
 
     # -- download ---------------------------------------------------------------------------
-
-    def download(
-        self, objects: list[dict[str, Any]], into: Path, *, concurrency: int = DOWNLOAD_CONCURRENCY
-    ) -> tuple[list[tuple[Path, str]], list[dict]]:
-        """Fetch the objects under sanitised local names, ``concurrency`` at a time.
-
-        Each object streams to disk in 1 MB chunks, so memory stays flat however big the
-        batch, and is inflated on the way (for its size only) against the inflate limits.
-        Returns (local path, key) pairs in order and the objects that are not read, each
-        with its reason: deleted by lifecycle, changed since claimed, inflating past its
-        own limit or past what is left of the batch's.
-        """
-        into.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(objects) or 1))) as pool:
-            outcomes = list(pool.map(lambda io: self._fetch(io[1], into / local_name(io[0], io[1]["key"], ".log")),
-                                     enumerate(objects)))  # fmt: skip
-        got: list[tuple[Path, str]] = []
-        missing: list[dict] = []
-        budget = self.inflate.batch_bytes
-        for obj, (path, why, inflated) in zip(objects, outcomes, strict=True):
-            if path is not None and inflated > budget:
-                path.unlink(missing_ok=True)
-                path, why = None, (f"the batch would inflate past its limit of {self.inflate.batch_bytes / 2**20:,.0f} "
-                                   "MiB (EDGESENSE_MAX_BATCH_INFLATED_MB); replay it from quarantine")  # fmt: skip
-            if path is None:
-                missing.append({"key": obj["key"], "reason": why})
-                continue
-            budget -= inflated
-            got.append((path, obj["key"]))
-        return got, missing
-
-    def _fetch(self, obj: dict[str, Any], target: Path) -> tuple[Path | None, str | None, int]:
-        try:
-            resp = self.client.get_object(Bucket=self.ingest_bucket, Key=obj["key"], IfMatch=obj["etag"])
-        except Exception as exc:
-            if is_not_found(exc):
-                return None, "object no longer exists", 0
-            if is_precondition_failed(exc):
-                return None, "object changed since its batch was frozen", 0
-            raise
-        limit = self.inflate.for_object(obj["size"])
-        guard = InflateGuard(limit)
-        try:
-            with target.open("wb") as fh:
-                for chunk in resp["Body"].iter_chunks(1024 * 1024):
-                    fh.write(chunk)
-                    guard.feed(chunk)
-        except InflateLimitExceeded as exc:
-            resp["Body"].close()
-            target.unlink(missing_ok=True)
-            why = (f"possible gzip bomb: {exc}, the limit for its {obj['size'] / 2**20:,.2f} MiB "
-                   "(EDGESENSE_MAX_INFLATE_RATIO, EDGESENSE_MAX_OBJECT_INFLATED_MB)")  # fmt: skip
-            return None, why, 0
-        return target, None, guard.close()
-
-    def quarantine(self, key: str, reason: str) -> str:
-        """Copy a corrupt object aside (with its reason) so it can be inspected and replayed.
-
-        The original key travels in metadata (percent-encoded, as headers are ASCII) and, when
-        the quarantine key had to be shortened, also in a ``.json`` record next to it.
-        """
-        from urllib.parse import quote
-
-        dest = quarantine_key(key)
-        original = quote(key, safe="/")
-        meta = {"edgesense-reason": reason.encode("ascii", "replace").decode()[:512]}
-        if len(original) <= 1024:  # user metadata is limited to 2 KB in all
-            meta["edgesense-original-key"] = original
-        self.client.copy_object(
-            Bucket=self.store_bucket,
-            Key=dest,
-            CopySource={"Bucket": self.ingest_bucket, "Key": key},
-            MetadataDirective="REPLACE",
-            Metadata=meta,
-        )
-        if dest != f"quarantine/{key}":
-            record = {"bucket": self.ingest_bucket, "key": key, "reason": reason, "quarantined_to": dest}
-            self.client.put_object(Bucket=self.store_bucket, Key=f"{dest}.json", Body=json.dumps(record).encode(),
-                                   ContentType="application/json")  # fmt: skip
-        return dest
