@@ -55,6 +55,9 @@ class ObjectIndex:
 
     def _take_one(self, o: dict[str, Any], bid: str) -> str:
         key = entry_key(self.ingest, o["key"], o["etag"])
+        # Read first: after the claim, nearly every object asked about is already recorded.
+        if (doc := get_json(self.client, self.bucket, key)) is not None:
+            return doc["batch_id"]
         body = {"batch_id": bid, "bucket": self.ingest, "key": o["key"], "etag": o["etag"], "size": o["size"],
                 "last_modified": o["last_modified"], "taken_at": datetime.now(UTC).isoformat()}  # fmt: skip
         try:

@@ -138,11 +138,6 @@ class Publisher:
             )
         return out
 
-    def published(self, bid: str, plan_hash: str | None = None) -> set[int]:
-        """Calls that went out, or may have: nothing here is ever sent again."""
-        led = self.ledger(bid, plan_hash)
-        return led["done"] | led["intent"]
-
     def publish(self, bid: str, plan: dict[str, Any]) -> dict[str, int]:
         h = check(plan, bid)
         calls = [Call.from_json(c) for c in plan["calls"]]
