@@ -153,15 +153,15 @@ def edgesense_ingest():
         )
 
     def aggregate(batch_ids: list[str], rules: dict, params) -> list[dict]:
-        from edgesense.pipeline import RejectThresholdExceeded, aggregate_batches
+        from edgesense.pipeline import BatchFailed, aggregate_batches
 
         try:
             summaries = aggregate_batches(
                 dag_helpers.settings(), batch_ids, rules["key"],
                 reprocess=bool((params or {}).get("reprocess")), rules_fallback=rules["fallback"],
             )  # fmt: skip
-        except RejectThresholdExceeded as exc:
-            raise AirflowFailException(str(exc)) from exc  # retrying cannot fix bad input
+        except BatchFailed as exc:  # too many bad lines, or a rebuild without its sources
+            raise AirflowFailException(str(exc)) from exc  # retrying cannot fix these
         return [{"batch": b, "summary": summaries[b]} for b in batch_ids]
 
     def publish(aggregated: list[dict]) -> dict:

@@ -26,8 +26,16 @@ from edgesense.metrics import build_datums, pack, pipeline_datums, sort_datums, 
 log = logging.getLogger(__name__)
 
 
-class RejectThresholdExceeded(Exception):
+class BatchFailed(Exception):
+    """A batch that no retry can fix: the DAG fails the task at once."""
+
+
+class RejectThresholdExceeded(BatchFailed):
     """Too much of a batch was unreadable; nothing was published, the data is still in S3."""
+
+
+class SourcesGone(BatchFailed):
+    """Rebuilding a batch's Parquet needs its objects, and some have expired from the ingest bucket."""
 
 
 def aggregate_batches(
@@ -47,7 +55,7 @@ def aggregate_batches(
     out: dict[str, Any] = {}
     for bid in batch_ids:
         stored = plans.get(bid)
-        key = rules_key
+        key, missing = rules_key, None
         if stored is not None and not reprocess:
             missing = [
                 k for k in stored.doc.get("outputs", ()) if not exists(client, settings.store_bucket, k)
@@ -57,25 +65,33 @@ def aggregate_batches(
                          stored.doc.get("plan_hash", "from before hashes"))  # fmt: skip
                 out[bid] = stored.doc["summary"]
                 continue
-            # The run that created the plan died before its Parquet was complete: rebuild it
-            # with the rules of the plan, so that archive and CloudWatch agree.
+            # The run that created the plan died before its Parquet was complete: rebuild the
+            # missing files with the rules of the plan, so that archive and CloudWatch agree
+            # (plans from before rules_key: the current rules).
             key = stored.doc.get("rules_key", rules_key)
             log.warning("batch %s: plan exists but %d output(s) are missing (e.g. %s); rebuilding them with "
                         "rules %s", bid, len(missing), missing[0], key)  # fmt: skip
         out[bid] = _aggregate_one(settings, bid, source, snapshots.load(key), key, plans, client, stored,
-                                  rules_fallback)  # fmt: skip
+                                  rules_fallback, missing)  # fmt: skip
     return out
 
 
 def _aggregate_one(
-    settings, bid, source, rules, rules_key, plans, client, stored, rules_fallback
+    settings, bid, source, rules, rules_key, plans, client, stored, rules_fallback, heal: list[str] | None
 ) -> dict[str, Any]:
+    """Aggregate a new batch (``stored`` None), reprocess one, or ``heal`` its missing outputs."""
     manifest = source.load_manifest(bid)
     objects = source.objects_of(manifest)
     arrived = {o["key"]: datetime.fromisoformat(o["last_modified"]) for o in objects}
     work = Path(tempfile.mkdtemp(prefix="edgesense-", dir=settings.work_dir or None))
     try:
         files, missing = source.fetcher.download(objects, work / "in")
+        gone = [m["key"] for m in missing if m["reason"] == "object no longer exists"]
+        if stored is not None and gone:
+            raise SourcesGone(
+                f"batch {bid}: {len(gone)} of its objects no longer exist in s3://{settings.ingest_bucket} (e.g. "
+                f"{gone[0]}), so its Parquet cannot be rebuilt; nothing was changed"
+            )
         with Aggregator(
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
@@ -102,6 +118,11 @@ def _aggregate_one(
                      for f in fs}  # fmt: skip
             minute_rows = agg.minute_metrics()
             latency_rows = agg.latency_distribution()
+        if heal is not None:
+            # Only the files the plan names and S3 lacks; nothing is deleted, the plan stays.
+            _upload(settings, client, {k: f for k, f in local.items() if k in heal}, ())
+            log.info("batch %s: rebuilt %d missing output(s)", bid, len(heal))
+            return stored.doc["summary"]
         now = datetime.now(UTC)
         volumes, cw_rows, rolled = _budget(settings, client, bid, minute_rows, now)
         plan = make_plan(settings, bid, objects, result, minute_rows, cw_rows, rolled, latency_rows,
@@ -121,9 +142,12 @@ def _aggregate_one(
                 return plan["summary"]
             if volumes is not None:
                 volumes()
+        etags = {o["key"]: o["etag"] for o in objects}
         for bad in plan["summary"]["files_rejected"]:
-            if bad["reason"] != "object no longer exists":
-                bad["quarantined_to"] = source.fetcher.quarantine(bad["key"], bad["reason"])
+            if bad["reason"] not in ("object no longer exists", "object changed since its batch was frozen"):
+                bad["quarantined_to"] = source.fetcher.quarantine(
+                    bad["key"], bad["reason"], etags.get(bad["key"])
+                )
             log.warning("object %s rejected: %s", bad["key"], bad["reason"])
         _upload(settings, client, local, (stored.doc if stored else {}).get("outputs", ()))
         log.info("batch %s: %s", bid, json.dumps(plan["summary"], sort_keys=True))

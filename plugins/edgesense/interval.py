@@ -53,6 +53,12 @@ class Interval:
         return self.start < other.end and other.start < self.end
 
 
+def ceil_second(t: datetime) -> datetime:
+    """``t`` as a stdlib UTC datetime, rounded up to a whole second."""
+    t = datetime.fromtimestamp(t.timestamp(), UTC)
+    return t.replace(microsecond=0) + timedelta(seconds=1) if t.microsecond else t
+
+
 def parse_time(value: str, name: str) -> datetime:
     """An ISO 8601 param as an aware UTC datetime; naive values are UTC."""
     try:
@@ -90,7 +96,15 @@ def resolve(
     if not ws:
         if start is None or end is None:
             raise ParamError("no data interval and no window params")
-        return Interval(start, end)
+        # A manual trigger's data interval ends at the moment of the click. Rounding both
+        # bounds up to the second changes nothing: LastModified t (whole seconds) lies in
+        # [s, e) exactly when it lies in [ceil(s), ceil(e)).
+        s, e = ceil_second(start), ceil_second(end)
+        if e <= s:
+            raise ParamError(
+                f"the data interval {start.isoformat()}..{end.isoformat()} holds no whole second"
+            )
+        return Interval(s, e)
     t0, t1 = parse_time(ws, "window_start"), parse_time(we, "window_end")
     now = now or datetime.now(UTC)
     if t1 <= t0:

@@ -16,10 +16,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from edgesense.batch_task import RejectThresholdExceeded, aggregate_batches
+from edgesense.batch_task import BatchFailed, RejectThresholdExceeded, aggregate_batches
 from edgesense.config import Settings
 
-__all__ = ["RejectThresholdExceeded", "aggregate_batches"]  # the aggregate task lives in batch_task
+__all__ = [
+    "BatchFailed",
+    "RejectThresholdExceeded",
+    "aggregate_batches",
+]  # the aggregate task lives in batch_task
 
 log = logging.getLogger(__name__)
 

@@ -358,3 +358,47 @@ def test_lines_far_from_their_objects_arrival_are_rejects_and_write_no_partition
     assert aws.metric_sum(f"{NS}/pipeline", "LinesRejected", {}, *window) == 20
     parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName="requests")["Partitions"]
     assert {tuple(p["Values"]) for p in parts} == {(f"{minute:%Y-%m-%d}", f"{minute:%H}")}
+
+
+# -- from review: rebuilds, manual triggers -------------------------------------------------
+
+
+def test_a_missing_output_is_rebuilt_and_a_rebuild_without_its_sources_changes_nothing(catalog):
+    aws = catalog
+    minute = minute_ago()
+    lm = aws.put_log("logs/heal/ak-1-1-1-ds.gz", body(50, minute))
+    assert_all_succeeded(run_window(lm, lm + timedelta(seconds=1), prefix="logs/heal/"))
+    [mm] = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]]
+    aws.s3.delete_object(Bucket=STORE, Key=mm)  # as if the winning run died mid-upload
+
+    assert_all_succeeded(run_window(lm, lm + timedelta(seconds=1), prefix="logs/heal/"))
+    assert aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["KeyCount"] == 1
+    assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 50
+
+    # The ingest object expires (1-day lifecycle); a reprocess must not wipe the archive.
+    aws.s3.delete_object(Bucket="es-ingest", Key="logs/heal/ak-1-1-1-ds.gz")
+    before = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE)["Contents"] if "/dt=" in o["Key"])
+    dr = run_window(lm, lm + timedelta(seconds=1), prefix="logs/heal/", reprocess=True)
+
+    assert dr.state == "failed"
+    agg = task(dr, "aggregate_batch")
+    assert (agg.state, agg.try_number) == ("failed", 1)
+    after = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE)["Contents"] if "/dt=" in o["Key"])
+    assert after == before
+    assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 50
+
+
+def test_a_manual_trigger_without_params_owns_the_minute_before_the_click(catalog):
+    """A trigger in the UI: the data interval ends at the click, with microseconds."""
+    from edgesense_ingest import dag_object
+
+    aws = catalog
+    minute = minute_ago()
+    lm = aws.put_log("logs/click/ak-1-1-1-ds.gz", body(30, minute))
+    next_second()
+
+    dr = dag_object.test(run_conf={"window_start": None, "window_end": None, "prefix": "logs/click/",
+                                   "reprocess": False})  # fmt: skip
+
+    assert_all_succeeded(dr)
+    assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 30

@@ -200,7 +200,7 @@ def denies(policy: dict[str, Any], action: str, resource: str, context: dict[str
 
 #: Where the DAGs delete: stale Parquet of a reprocessed or relabelled batch, and the
 #: "intent" marker of a CloudWatch call that certainly did not reach CloudWatch.
-DELETABLE_PREFIXES = ("requests/", "minute_metrics/", "unmatched_paths/", "_edgesense/ledger/")
+DELETABLE = ("requests/*", "minute_metrics/*", "unmatched_paths/*", "_edgesense/ledger/*.intent")
 #: The exactly-once state the code writes only with If-None-Match or If-Match.
 CONDITIONAL_PREFIXES = (
     "_edgesense/manifests/",
@@ -315,7 +315,10 @@ def test_s3_statements_name_only_the_data_buckets_and_the_mwaa_source_bucket(sta
     for s in stack.statements:
         if not any(a.startswith("s3:") for a in actions(s)) or actions(s) == [PUBLIC_ACCESS_BLOCK]:
             continue
-        matches = [re.fullmatch(r"arn:aws:s3:::([a-z0-9.-]+)(/([a-z0-9_]+/)*\*)?", r) for r in resources(s)]
+        matches = [
+            re.fullmatch(r"arn:aws:s3:::([a-z0-9.-]+)(/([a-z0-9_]+/)*\*(\.intent)?)?", r)
+            for r in resources(s)
+        ]
         assert all(matches), f"{s['Sid']}: {resources(s)}"
         buckets = {m.group(1) for m in matches}
         expected = {SOURCE_BUCKET} if s["Sid"] == "MwaaSourceBucketRead" else {n["ingest"], n["store"]}
@@ -356,7 +359,10 @@ def test_the_role_allows_every_call_the_dags_make(stack):
                 "s3:ListMultipartUploadParts",
             )
         ],
-        *[("s3:DeleteObject", f"{store}/{p}dt=2026-11-01/x.parquet") for p in DELETABLE_PREFIXES[:3]],
+        *[
+            ("s3:DeleteObject", f"{store}/{p}dt=2026-11-01/x.parquet")
+            for p in ("requests/", "minute_metrics/", "unmatched_paths/")
+        ],
         (
             "s3:DeleteObject",
             f"{store}/_edgesense/ledger/20261101T000000-20261101T000100-0/call-000000.intent",
@@ -521,9 +527,7 @@ def test_delete_object_is_allowed_only_on_the_stale_parquet_tables_and_the_ledge
     ]
 
     assert [actions(s) for s in deleting] == [["s3:DeleteObject"]]
-    assert sorted(r for s in deleting for r in resources(s)) == sorted(
-        f"{store}/{p}*" for p in DELETABLE_PREFIXES
-    )
+    assert sorted(r for s in deleting for r in resources(s)) == sorted(f"{store}/{p}" for p in DELETABLE)
     for key in (
         "requests/dt=2026-11-01/hour=00/20261101T000000-20261101T000100-0.parquet",
         "minute_metrics/dt=2026-11-01/x.parquet",
@@ -541,6 +545,7 @@ def test_delete_object_is_not_allowed_on_the_manifests_plans_objects_or_any_othe
         "_edgesense/plans/x.json.gz",
         "_edgesense/objects/logs/2026/11/01/00/x.gz.json",
         "_edgesense/budget/volumes.json",
+        "_edgesense/ledger/20261101T000000-20261101T000100-0/call-000003.0123456789abcdef.done",
         "_edgesense/locks/claim.lock",
         "_edgesense/rules/latest.json",
         "quarantine/logs/x.gz",

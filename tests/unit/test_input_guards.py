@@ -49,6 +49,7 @@ def test_a_byte_count_that_would_overflow_a_sum_is_a_reject_and_the_rest_of_the_
     ("fields", "reason"),
     [
         ({"bytes": "-1"}, "bytes out of range (0 to 1 TiB)"),
+        ({"bytes": str(2**40)}, "bytes out of range (0 to 1 TiB)"),
         ({"bytes": "1e300"}, "bytes out of range (0 to 1 TiB)"),
         ({"turnAroundTimeMSec": "99999999999"}, "turnAroundTimeMSec out of range (0 to 1 day)"),
         ({"turnAroundTimeMSec": "-5"}, "turnAroundTimeMSec out of range (0 to 1 day)"),
@@ -65,7 +66,7 @@ def test_values_outside_sane_ranges_are_rejected_with_their_reason(tmp_path, fie
 
 
 def test_the_largest_sane_values_are_still_valid(tmp_path):
-    big = line(bytes=str(2**40), turnAroundTimeMSec="86400000", transferTimeMSec="0", statusCode="999")
+    big = line(bytes=str(2**40 - 1), turnAroundTimeMSec="86400000", transferTimeMSec="0", statusCode="999")
     agg, result = aggregate(tmp_path, (big + "\n").encode())
 
     assert (result.lines_valid, result.lines_rejected) == (1, 0)
@@ -179,6 +180,21 @@ def test_a_whole_second_window_round_trips_exactly_and_the_data_interval_is_used
     assert resolve({}, minute, minute + timedelta(minutes=1), now=NOW) == Interval(
         minute, minute + timedelta(minutes=1)
     )
+
+
+def test_a_manual_triggers_data_interval_is_rounded_up_to_whole_seconds_which_owns_the_same_objects():
+    """A trigger without params: Airflow's data interval ends at the click, microseconds and all."""
+    clicked = datetime(2026, 11, 24, 8, 26, 15, 250_000, tzinfo=UTC)
+    got = resolve(
+        {"window_start": None, "window_end": None}, clicked - timedelta(minutes=1), clicked, now=NOW
+    )
+
+    assert (got.start, got.end) == (datetime(2026, 11, 24, 8, 25, 16, tzinfo=UTC),
+                                    datetime(2026, 11, 24, 8, 26, 16, tzinfo=UTC))  # fmt: skip
+    landed = datetime(2026, 11, 24, 8, 26, 15, tzinfo=UTC)  # in [.., 15.25), so also in [.., 16)
+    assert got.contains(landed)
+    with pytest.raises(ParamError, match="holds no whole second"):
+        resolve({}, clicked, clicked + timedelta(milliseconds=500), now=NOW)
 
 
 def test_an_interval_refuses_fractional_or_empty_bounds():

@@ -1,7 +1,7 @@
 -- Reads: requests. Writes: minute_metrics.
 -- Per event minute x host x URL pattern x status: the table behind every count metric.
 -- A row sums at most 2^23 lines (sum_part: a batch of more lines gets several partial rows,
--- which add up like shards do), and each line's bytes are at most 2^40 (normalize.sql),
+-- which add up like shards do), and each line's bytes are below 2^40 (normalize.sql),
 -- so the BIGINT casts below can never overflow.
 CREATE OR REPLACE TEMP TABLE minute_metrics AS
 SELECT

@@ -3,8 +3,8 @@
 -- accepted spread around its object's arrival (max_age_us before to max_ahead_us after,
 -- when the arrival is known), a status, a host, and byte and latency values, where present,
 -- in sane ranges; everything else is kept as text (NULL when absent, '-' or '^').
--- The ranges bound every sum: a byte count is at most 2^40 (1 TiB) and minute_metrics.sql
--- sums at most 2^23 lines per row, so no sum can pass a BIGINT (2^63).
+-- The ranges bound every sum: a byte count is below 2^40 (1 TiB) and minute_metrics.sql
+-- sums at most 2^23 lines per row, so no sum can reach 2^63 (past a BIGINT).
 CREATE OR REPLACE TEMP MACRO nv(x) AS CASE WHEN x IN ('', '-', '^') THEN NULL ELSE x END;
 -- The one materialisation of the batch: JSON is parsed exactly once, here.
 CREATE OR REPLACE TEMP TABLE stage AS
@@ -50,7 +50,7 @@ SELECT
         WHEN arrived IS NOT NULL AND t_micros > epoch_us(arrived) + $max_ahead_us
             THEN 'event time too far after the object landed (EDGESENSE_MAX_EVENT_AHEAD_HOURS)'
         -- (NaN sorts above every number in DuckDB, so it fails the upper bounds.)
-        WHEN bytes_num < 0 OR bytes_num > 1099511627776 THEN 'bytes out of range (0 to 1 TiB)'
+        WHEN bytes_num < 0 OR bytes_num >= 1099511627776 THEN 'bytes out of range (0 to 1 TiB)'
         WHEN tat_num < 0 OR tat_num > 86400000 THEN 'turnAroundTimeMSec out of range (0 to 1 day)'
         WHEN xfer_num < 0 OR xfer_num > 86400000 THEN 'transferTimeMSec out of range (0 to 1 day)'
     END AS reject_reason,

@@ -3,7 +3,9 @@
 -- delimiter is a control byte (0x1F) that valid JSON and Akamai's hex-encoded structured
 -- lines never contain raw. A line that does contain it would come back cut in two: a
 -- second column catches the rest, and such a line is kept whole in cut_line, to be
--- rejected whole (never half-read). Lines that are not UTF-8 or are too long land in
+-- rejected whole (never half-read). (One case stays out of reach: a single 0x1F as the
+-- very last byte of a line reads as an empty rest, so that line is kept without it;
+-- nothing of its content is lost.) Lines that are not UTF-8 or are too long land in
 -- reject_errors (store_rejects) instead of failing the scan.
 INSERT INTO raw_lines
 SELECT filename AS local_file,

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,43 @@ def is_not_found(exc: BaseException) -> bool:
 def is_precondition_failed(exc: BaseException) -> bool:
     """A conditional write or read (If-Match / If-None-Match) lost: someone else got there first."""
     return error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """409: a concurrent conditional write to the key was in flight; neither has won yet, try again."""
+    return error_code(exc) in ("ConditionalRequestConflict", "409")
+
+
+def create_once(
+    client: S3Client, bucket: str, key: str, body: bytes, *, attempts: int = 8, **extra: Any
+) -> bool:
+    """PUT ``key`` only if it does not exist (``If-None-Match: *``); False if it already did.
+
+    A 409 (another conditional write in flight) is retried with jitter. False can also mean
+    that our own earlier attempt landed and botocore retried it, so callers that must
+    know put a token of their own in ``body`` and compare it with what is stored.
+    """
+    for attempt in range(attempts):
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **extra)
+            return True
+        except Exception as exc:
+            if is_conflict(exc) and attempt + 1 < attempts:
+                time.sleep(random.uniform(0.05, 0.2 * 2**attempt))
+                continue
+            if is_precondition_failed(exc):
+                return False
+            raise
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An S3 call that failed for reasons of its own (throttling, 5xx, network), not the object's."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, BotoCoreError):
+        return True
+    return isinstance(exc, ClientError) and not is_not_found(exc)
 
 
 def list_keys(client: S3Client, bucket: str, prefix: str) -> list[str]:

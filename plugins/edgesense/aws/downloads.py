@@ -80,7 +80,7 @@ class Fetcher:
             if path is not None and inflated > budget:
                 path.unlink(missing_ok=True)
                 path, why = None, (f"the batch would inflate past its limit of {self.inflate.batch_bytes / 2**20:,.0f} "
-                                   "MiB (EDGESENSE_MAX_BATCH_INFLATED_MB); replay it from quarantine")  # fmt: skip
+                                   "MiB (EDGESENSE_MAX_BATCH_INFLATED_MB); replay it from quarantine under a new key")  # fmt: skip
             if path is None:
                 missing.append({"key": obj["key"], "reason": why})
                 continue
@@ -112,11 +112,12 @@ class Fetcher:
             return None, why, 0
         return target, None, guard.close()
 
-    def quarantine(self, key: str, reason: str) -> str:
+    def quarantine(self, key: str, reason: str, etag: str | None = None) -> str:
         """Copy a corrupt object aside (with its reason) so it can be inspected and replayed.
 
         The original key travels in metadata (percent-encoded, as headers are ASCII) and, when
-        the quarantine key had to be shortened, also in a ``.json`` record next to it.
+        the quarantine key had to be shortened, also in a ``.json`` record next to it. With
+        ``etag``, only the content the batch claimed is copied, never a later overwrite.
         """
         dest = quarantine_key(key)
         original = quote(key, safe="/")
@@ -129,6 +130,7 @@ class Fetcher:
             CopySource={"Bucket": self.ingest_bucket, "Key": key},
             MetadataDirective="REPLACE",
             Metadata=meta,
+            **({"CopySourceIfMatch": etag} if etag else {}),
         )
         if dest != f"quarantine/{key}":
             record = {"bucket": self.ingest_bucket, "key": key, "reason": reason, "quarantined_to": dest}

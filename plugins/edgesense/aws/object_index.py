@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from edgesense.aws import STATE_PREFIX, get_json, is_precondition_failed, list_keys
+from edgesense.aws import STATE_PREFIX, create_once, get_json, list_keys
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,11 @@ class ObjectIndex:
             return doc["batch_id"]
         body = {"batch_id": bid, "bucket": self.ingest, "key": o["key"], "etag": o["etag"], "size": o["size"],
                 "last_modified": o["last_modified"], "taken_at": datetime.now(UTC).isoformat()}  # fmt: skip
-        try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=json.dumps(body).encode(), IfNoneMatch="*"
-            )
-        except Exception as exc:
-            if not is_precondition_failed(exc):
-                raise
+        if not create_once(self.client, self.bucket, key, json.dumps(body).encode()):
             doc = get_json(self.client, self.bucket, key)
             if doc is None:  # cannot happen: records are never deleted
-                raise RuntimeError(f"s3://{self.bucket}/{key} exists and does not") from exc
-            return doc["batch_id"]
+                raise RuntimeError(f"s3://{self.bucket}/{key} exists and does not")
+            return doc["batch_id"]  # another batch's, or ours when a retried write of ours had landed
         self._log_overwrite(o, key)
         return bid
 

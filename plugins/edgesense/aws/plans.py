@@ -13,10 +13,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from edgesense.aws import STATE_PREFIX, is_not_found, is_precondition_failed
+from edgesense.aws import STATE_PREFIX, create_once, is_not_found
 
 PLAN_PREFIX = f"{STATE_PREFIX}plans/"
 
@@ -75,18 +76,14 @@ class PlanStore:
 
     def create(self, bid: str, plan: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Store ``plan`` unless the batch already has one; return the batch's plan and whether it is ours."""
-        plan = {**plan, "plan_hash": plan_hash(plan["calls"])}
-        try:
-            self.s3.put_object(Bucket=self.bucket, Key=plan_key(bid), Body=_body(plan), IfNoneMatch="*",
-                               ContentType="application/json")  # fmt: skip
-        except Exception as exc:
-            if not is_precondition_failed(exc):
-                raise
-            winner = self.load(bid)
-            if winner is None:  # plans are never deleted
-                raise PlanConflict(f"batch {bid}: a plan exists and does not") from exc
-            return winner, False
-        return plan, True
+        # The writer token (not part of the hash) tells our own retried write from a rival's.
+        plan = {**plan, "plan_hash": plan_hash(plan["calls"]), "writer": uuid.uuid4().hex}
+        if create_once(self.s3, self.bucket, plan_key(bid), _body(plan), ContentType="application/json"):
+            return plan, True
+        winner = self.load(bid)
+        if winner is None:  # plans are never deleted
+            raise PlanConflict(f"batch {bid}: a plan exists and does not")
+        return winner, winner.get("writer") == plan["writer"]
 
     def rewrite(self, bid: str, plan: dict[str, Any], read: StoredPlan) -> dict[str, Any]:
         """Replace outputs and summary of a plan; its calls, and so its hash, never change."""

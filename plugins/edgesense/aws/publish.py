@@ -28,6 +28,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -35,7 +36,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-from edgesense.aws import STATE_PREFIX, error_code, is_precondition_failed, list_keys
+from edgesense.aws import STATE_PREFIX, create_once, error_code, get_json, list_keys
 from edgesense.aws.plans import PlanConflict, check
 from edgesense.metrics import Call, to_boto
 
@@ -114,6 +115,7 @@ class Publisher:
         self.base_delay = base_delay
         self.max_attempts = max_attempts
         self.sleep = sleep
+        self.token = uuid.uuid4().hex
 
     def ledger(self, bid: str, plan_hash: str | None = None) -> dict[str, set[int]]:
         """Call numbers with a ``done`` and with an ``intent`` marker, all of plan ``plan_hash``."""
@@ -187,19 +189,23 @@ class Publisher:
         return [b for d in call.datums if (b := to_boto(d))["Timestamp"] >= oldest]
 
     def _mark(self, bid: str, i: int, kind: str, call: Call, h: str | None, retries: int = 3) -> bool:
-        """Create a marker (``If-None-Match``); False when the intent was already someone else's."""
+        """Create a marker (``If-None-Match``); False when the intent was already someone else's.
+
+        The body carries this publisher's token, so an intent that exists because botocore
+        retried our own landed write is recognised as ours.
+        """
+        key = marker_key(bid, i, kind, h)
         body = json.dumps({"at": datetime.now(UTC).isoformat(), "datums": len(call.datums),
-                           "namespace": call.namespace, "plan_hash": h}).encode()  # fmt: skip
+                           "namespace": call.namespace, "plan_hash": h, "publisher": self.token}).encode()  # fmt: skip
         for attempt in range(1, retries + 1):
             try:
-                self.s3.put_object(
-                    Bucket=self.bucket, Key=marker_key(bid, i, kind, h), Body=body, IfNoneMatch="*"
-                )
-                return True
+                if create_once(self.s3, self.bucket, key, body):
+                    return True
+                if kind == "done":
+                    return True  # only the intent's owner writes done: an earlier try of ours landed
+                held = get_json(self.s3, self.bucket, key) or {}
+                return held.get("publisher") == self.token
             except Exception as exc:
-                if is_precondition_failed(exc):
-                    # An intent: another publisher got there first. A done: our own earlier try landed.
-                    return kind == "done"
                 if attempt == retries:
                     if kind == "done":
                         raise LedgerWriteFailed(

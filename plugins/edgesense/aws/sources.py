@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, get_json, is_precondition_failed, list_keys
+from edgesense.aws import STATE_PREFIX, create_once, get_json, is_transient, list_keys
 from edgesense.aws.downloads import Fetcher, InflateLimits
 from edgesense.aws.object_index import ObjectIndex
 from edgesense.interval import Interval
@@ -170,6 +170,8 @@ class BatchSource:
             for o in doc["objects"]:
                 o["key"], o["etag"]
         except Exception as exc:  # a broken record must never stop other claims
+            if is_transient(exc):
+                raise  # S3 could not be read (throttled, 5xx): skipping would risk counting its objects again
             log.error("skipping batch manifest s3://%s/%s: unreadable (%s); see README, repairing a manifest",
                       self.store_bucket, key, exc)  # fmt: skip
             return None
@@ -189,8 +191,10 @@ class BatchSource:
         then taken in the object index, which has the last word on who counts an object.
         """
         owned = self.list_owned(interval, prefix)
-        for _ in range(CLAIM_ATTEMPTS):
+        for attempt in range(CLAIM_ATTEMPTS):
             near = self._manifests_near(interval)
+            if attempt == 0:
+                self._index_legacy(near, interval)
             mine = [
                 b
                 for b, d in near.items()
@@ -227,6 +231,16 @@ class BatchSource:
             f"could not claim {interval}: {CLAIM_ATTEMPTS} concurrent claims kept taking its batch ids"
         )
 
+    def _index_legacy(self, near: dict[str, dict[str, Any] | None], interval: Interval) -> None:
+        """Record the objects of overlapping legacy batches in the index, under their batch.
+
+        They are not counted again here in any case (their manifests say so), but a later
+        re-delivery into a minute that does not overlap them will now find them taken.
+        """
+        for bid, doc in near.items():
+            if doc is not None and doc.get("version", 1) < MANIFEST_VERSION and _overlaps(doc, interval):
+                self.index.take(doc["objects"], bid)
+
     def _freeze(self, interval: Interval, prefix: str | None, new: list[dict], seq: int):
         """Write one manifest per shard; None if another run of this interval took a number first."""
         created: list[tuple[str, list[dict]]] = []
@@ -241,13 +255,8 @@ class BatchSource:
                 "objects": shard,
             }
             body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
-            try:
-                self.client.put_object(
-                    Bucket=self.store_bucket, Key=manifest_key(bid), Body=body, IfNoneMatch="*"
-                )
-            except Exception as exc:
-                if not is_precondition_failed(exc):
-                    raise
+            if not create_once(self.client, self.store_bucket, manifest_key(bid), body):
+                # Taken (or our own retried write landed: the next look finds it as ours).
                 for done, objs in created:  # already frozen: resolved now, found as ours next time
                     self.take(done, objs)
                 return None

@@ -1,0 +1,90 @@
+"""State writes that must tell our own retried write from a rival's, and reads that must not skip.
+
+botocore retries a PUT whose reply was lost; when the first attempt had landed, the retry
+of a conditional write answers 412 as if someone else had won. The stand-in below
+produces exactly that (S3 cannot be made to lose a reply on demand).
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from edgesense.aws.plans import PlanStore
+from edgesense.aws.publish import Publisher, marker_key
+from tests.unit.test_publish import MemoryS3, ScriptedCloudWatch, hashed
+
+
+class RetriedAfterLanding(MemoryS3):
+    """The first conditional PUT to a key lands, and then answers 412 (botocore's retry)."""
+
+    def put_object(self, Bucket, Key, Body, IfNoneMatch=None, **kw):
+        first = Key not in self.objects
+        out = super().put_object(Bucket, Key, Body, IfNoneMatch=IfNoneMatch, **kw)
+        if IfNoneMatch == "*" and first:
+            raise self._fail("PutObject")
+        return out
+
+
+def test_a_plan_whose_own_write_landed_before_a_retry_is_still_ours():
+    store = PlanStore(RetriedAfterLanding(), "b")
+
+    plan, ours = store.create("batch", hashed(1))
+
+    assert ours
+    assert store.load("batch")["writer"] == plan["writer"]
+
+
+def test_a_rivals_plan_is_not_ours():
+    s3 = MemoryS3()
+    PlanStore(s3, "b").create("batch", hashed(1))
+
+    _, ours = PlanStore(s3, "b").create("batch", hashed(2))
+
+    assert not ours
+
+
+def test_an_intent_whose_own_write_landed_before_a_retry_is_sent_not_skipped():
+    s3, cw = RetriedAfterLanding(), ScriptedCloudWatch()
+    p = hashed(2)
+
+    result = Publisher(cw, s3, "b").publish("batch", p)
+
+    assert (result["calls_sent"], result["calls_skipped"]) == (2, 0)
+    assert len(cw.accepted) == 2
+    assert marker_key("batch", 1, "done", p["plan_hash"]) in s3.objects
+
+
+def test_a_manifest_that_cannot_be_read_stops_the_claim_instead_of_being_skipped():
+    """Skipping a manifest S3 failed to return could let its objects be counted again."""
+    from edgesense.aws.sources import BatchSource
+
+    class Throttled:
+        def get_object(self, **_):
+            raise ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
+                              "GetObject")  # fmt: skip
+
+    class Hook:
+        def get_conn(self):
+            return Throttled()
+
+    source = BatchSource(Hook(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
+    with pytest.raises(ClientError, match="SlowDown"):
+        source._read_manifest("20261124T082600-20261124T082700-0")
+
+
+def test_a_manifest_with_broken_content_is_skipped():
+    import io
+
+    from edgesense.aws.sources import BatchSource
+
+    class Broken:
+        def get_object(self, **_):
+            return {"Body": io.BytesIO(b"{not json")}
+
+    class Hook:
+        def get_conn(self):
+            return Broken()
+
+    source = BatchSource(Hook(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
+    assert source._read_manifest("20261124T082600-20261124T082700-0") is None
