@@ -28,7 +28,7 @@ from edgesense.config import Settings
 from edgesense.pipeline import aggregate_batches, claim_batches, publish_batches, sync_rules
 from helpers import STORE, TABLE
 from tests.e2e.test_exactly_once import next_second
-from tests.e2e.test_ingest_dag import HOST, NS, STATUSES, total_requests
+from tests.e2e.test_ingest_dag import HOST, NS, STATUSES, run_window, total_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -166,6 +166,34 @@ publish_batches(Settings.from_env(), [{bid!r}])
 # -- three runs at once ---------------------------------------------------------------------
 
 
+def counted(aws, first: datetime, last: datetime | None = None) -> float:
+    """ResponseCountTotal of the minutes ``first`` to ``last`` over every status, in one call."""
+    statuses = [{"Host": HOST, "ResponseCode": str(c)} for c in STATUSES]
+    per_minute = aws.per_minute(NS, "ResponseCountTotal", statuses, first - timedelta(minutes=5),
+                                (last or first) + timedelta(minutes=5))  # fmt: skip
+    return sum(v for t, v in per_minute.items() if first <= t <= (last or first))
+
+
+def sent_requests(aws, minute: datetime) -> dict[str, float]:
+    """Per batch, the ResponseCountTotal it sent for ``minute``: its plan's calls with a done marker."""
+    out: dict[str, float] = {}
+    stamp = minute.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
+        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+        bid = plan["batch_id"]
+        done = {k["Key"] for k in aws.s3.list_objects_v2(Bucket=STORE, Prefix=f"_edgesense/ledger/{bid}/")
+                .get("Contents", []) if k["Key"].endswith(".done")}  # fmt: skip
+        for i, call in enumerate(plan["calls"]):
+            n = sum(
+                d["Value"]
+                for d in call["datums"]
+                if d["MetricName"] == "ResponseCountTotal" and d["Timestamp"] == stamp
+            )
+            if n and f"_edgesense/ledger/{bid}/call-{i:06d}.{plan['plan_hash']}.done" in done:
+                out[bid] = out.get(bid, 0) + n
+    return out
+
+
 def airflow_homes(tmp_path: Path, n: int) -> list[dict[str, str]]:
     """An environment per concurrent ``airflow dags test``, each with its own copy of the
     migrated SQLite database (SQLite cannot take three writers)."""
@@ -190,28 +218,34 @@ def dags_test(env: dict[str, str], logical: datetime, conf: dict, log: Path) -> 
 def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_request_once(
     catalog, tmp_path, airflow_db
 ):
-    """Three real ``airflow dags test`` processes start together: two overlapping windows,
-    [M-1, M+1) and [M+20 s, M+1), over six objects that landed in minute M, and the
-    scheduled minute [M+1, M+2), in which the first object is delivered again (same key
-    and bytes, as after a lost upload acknowledgement). A rule changes in DynamoDB after
-    the first run has read the rules and before the other two do. Before, the scheduled
-    minute counted the re-delivered object a second time."""
+    """Three real ``airflow dags test`` processes start together: the scheduled minute
+    [M, M+1) and two windows, [M-30 s, M+1) and [M+20 s, M+90 s), that overlap it and each
+    other, over six objects that landed in minute M. One more object, counted minutes
+    earlier by a run of its own, is delivered again in minute M (same key and bytes, as
+    after a lost upload acknowledgement). A rule changes in DynamoDB after the first run
+    has read the rules and before the other two do. Before, the re-delivery was counted
+    again: none of the three intervals overlaps the batch that had counted it."""
     aws = catalog
-    now = datetime.now(UTC)
-    minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    time.sleep((minute - now).total_seconds() + 0.5)
-    event = minute - timedelta(minutes=3)
-    keys, expected = [], 0
+    event = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    earlier = event - timedelta(minutes=1)  # the early object's requests: their own minute
+    early_key = f"logs/{datetime.now(UTC):%Y/%m/%d/%H}/ak-9-9-9-ds.gz"
+    early = aws.put_log(early_key, mixed(25, earlier))
+    assert run_window(early, early + timedelta(seconds=1)).state == "success"
+    assert counted(aws, earlier) == 25
+    [setup_batch] = sent_requests(aws, earlier)
+    expected = 0
+    minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    if minute - timedelta(seconds=30) <= early:  # the first window must not reach back to it
+        minute += timedelta(minutes=1)
+    time.sleep((minute - datetime.now(UTC)).total_seconds() + 0.5)
     for i in range(6):  # landing from M+0.5 s to M+30.5 s
-        keys.append(f"logs/{minute:%Y/%m/%d/%H}/ak-{i}-{i}-{i}-ds.gz")
-        aws.put_log(keys[-1], mixed(40 + 10 * i, event))
+        aws.put_log(f"logs/{minute:%Y/%m/%d/%H}/ak-{i}-{i}-{i}-ds.gz", mixed(40 + 10 * i, event))
         expected += 40 + 10 * i
         time.sleep(max(0.0, (minute + timedelta(seconds=6.5 + 6 * i) - datetime.now(UTC)).total_seconds()))
-    time.sleep(max(0.0, (minute + timedelta(seconds=61) - datetime.now(UTC)).total_seconds()))
-    again = aws.s3.get_object(Bucket="es-ingest", Key=keys[0])["Body"].read()
-    redelivered = aws.put_log(keys[0], again)
-    assert minute + timedelta(minutes=1) <= redelivered < minute + timedelta(minutes=2)
-    time.sleep(max(0.0, (minute + timedelta(minutes=2, seconds=1) - datetime.now(UTC)).total_seconds()))
+    again = aws.s3.get_object(Bucket="es-ingest", Key=early_key)["Body"].read()
+    redelivered = aws.put_log(early_key, again)
+    assert minute <= redelivered < minute + timedelta(seconds=60)
+    time.sleep(max(0.0, (minute + timedelta(seconds=91) - datetime.now(UTC)).total_seconds()))
 
     homes = airflow_homes(tmp_path, 3)
 
@@ -224,25 +258,35 @@ def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_re
         }
 
     nulls = {"window_start": None, "window_end": None, "prefix": None, "reprocess": False}
-    runs = [dags_test(homes[0], minute + timedelta(minutes=2), nulls, tmp_path / "scheduled.log")]
+    runs = [dags_test(homes[0], minute + timedelta(minutes=1), nulls, tmp_path / "scheduled.log")]
     # The first run reads the rules right after it starts; change them before the others do.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "sync_rules" not in (tmp_path / "scheduled.log").read_text():
+    while time.monotonic() < deadline and "rules version" not in (tmp_path / "scheduled.log").read_text():
         time.sleep(0.2)
     aws.ddb.put_item(TableName=TABLE, Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
                                             "Rank": {"N": "0"}})  # fmt: skip
-    w1 = window(minute - timedelta(minutes=1), minute + timedelta(minutes=1))
-    w2 = window(minute + timedelta(seconds=20), minute + timedelta(minutes=1))
+    w1 = window(minute - timedelta(seconds=30), minute + timedelta(minutes=1))
+    w2 = window(minute + timedelta(seconds=20), minute + timedelta(seconds=90))
     runs.append(dags_test(homes[1], minute + timedelta(minutes=7), w1, tmp_path / "w1.log"))
     runs.append(dags_test(homes[2], minute + timedelta(minutes=8), w2, tmp_path / "w2.log"))
     for proc, name in zip(runs, ("scheduled", "w1", "w2"), strict=True):
         assert proc.wait(timeout=400) == 0, (tmp_path / f"{name}.log").read_text()[-4000:]
 
-    assert total_requests(aws, event, event + timedelta(seconds=59)) == expected
-    families = sum(aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, event, event + timedelta(seconds=59))
+    logs = {name: (tmp_path / f"{name}.log").read_text() for name in ("scheduled", "w1", "w2")}
+    assert "(5 rules" in logs["scheduled"]  # it read the rules before the change ...
+    assert "(6 rules" in logs["w1"]  # ... the others after it
+    assert "(6 rules" in logs["w2"]
+    # Exact in CloudWatch over both minutes (a re-count of the re-delivery would add 25)...
+    assert counted(aws, earlier, event) == 25 + expected, logs
+    # ... and per minute and batch in what was sent: the plans' calls that the ledger marks
+    # done. (GetMetricData on moto has now and then put one minute's datapoints in the next
+    # minute's bucket, so the per-minute split is read from the ledger, not from moto.)
+    assert sent_requests(aws, earlier) == {setup_batch: 25}
+    assert sum(sent_requests(aws, event).values()) == expected
+    families = sum(aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, earlier, event + timedelta(seconds=59))
                    for name in ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
                    for p in ("Product", "Api", "Checkout", "Unmatched"))  # fmt: skip
-    assert families == expected
+    assert families == 25 + expected
     lines = aws.metric_sum(
         f"{NS}/pipeline", "LinesProcessed", {}, minute, datetime.now(UTC) + timedelta(minutes=1)
     )
