@@ -154,8 +154,8 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     assert "s3:DeleteObject" not in statements["StoreObjectsReadWrite"]["Action"]
     assert statements["StoreObjectsDeleteStale"]["Action"] == "s3:DeleteObject"
     assert statements["StoreObjectsDeleteStale"]["Resource"] == [
-        f"arn:aws:s3:::{store}/{prefix}*"
-        for prefix in ("requests/", "minute_metrics/", "unmatched_paths/", "_edgesense/ledger/")
+        f"arn:aws:s3:::{store}/{pattern}"
+        for pattern in ("requests/*", "minute_metrics/*", "unmatched_paths/*", "_edgesense/ledger/*.intent")
     ]
     assert statements["RulesTable"]["Resource"] == table["TableArn"]
     assert statements["RulesTable"]["Action"] == [
@@ -231,7 +231,7 @@ def test_given_bucket_names_are_used_and_no_bucket_is_created(moto):
             "arn:aws:s3:::cdn-store/requests/*",
             "arn:aws:s3:::cdn-store/minute_metrics/*",
             "arn:aws:s3:::cdn-store/unmatched_paths/*",
-            "arn:aws:s3:::cdn-store/_edgesense/ledger/*",
+            "arn:aws:s3:::cdn-store/_edgesense/ledger/*.intent",
         ],
         "MwaaSourceBucketRead": [SOURCE, f"{SOURCE}/*"],
     }
