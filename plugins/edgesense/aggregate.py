@@ -9,8 +9,6 @@ and the rejected lines in ``stage``. Nothing here knows about Airflow or AWS.
 from __future__ import annotations
 
 import logging
-import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,13 +17,13 @@ from typing import Any
 import duckdb
 
 from edgesense import sql
+from edgesense.duck import Session
 from edgesense.formats import CorruptObject, detect, gzip_isize, gzip_problem, salvage_gzip
 from edgesense.rules import RuleSet
 
 log = logging.getLogger(__name__)
 
 LINE_DELIMITER = "\x1f"
-_PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 MAX_LINE_BYTES = 1024 * 1024
 
 
@@ -88,26 +86,19 @@ class Aggregator:
         unmatched_top: int = 1000,
         max_event_age: timedelta = timedelta(days=30),
         max_event_ahead: timedelta = timedelta(days=1),
+        session: Session | None = None,
     ) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="edgesense-duckdb-", dir=temp_dir)
-        self.con = duckdb.connect(
-            config={
-                "threads": threads,
-                "memory_limit": memory_limit,
-                "temp_directory": self._tmp.name,
-                # Workers may be offline (MWAA private networking): never fetch extensions.
-                "autoinstall_known_extensions": False,
-                "preserve_insertion_order": False,
-            }
-        )
+        self._own = session is None
+        self.session = session or Session(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
+        self.con = self.session.con
         self.structured_fields = list(structured_fields or [])
         self.unmatched = unmatched
         self.unmatched_top = unmatched_top
         self.max_event_age, self.max_event_ahead = max_event_age, max_event_ahead
 
     def close(self) -> None:
-        self.con.close()
-        self._tmp.cleanup()
+        if self._own:
+            self.session.close()
 
     def __enter__(self) -> Aggregator:
         return self
@@ -116,16 +107,10 @@ class Aggregator:
         self.close()
 
     def run(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> duckdb.DuckDBPyConnection:
-        """Run ``include/sql/duckdb/<name>`` on this batch's connection; return the last cursor."""
-        last = self.con
-        for stmt in sql.statements(f"duckdb/{name}", **slots):
-            last = self.con.execute(stmt, _used(stmt, params))
-        return last
+        return self.session.run(name, params, **slots)
 
     def _rows(self, name: str, params: dict[str, Any] | None = None, **slots: Any) -> list[dict[str, Any]]:
-        cur = self.run(name, params, **slots)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return self.session.rows(name, params, **slots)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -171,7 +156,6 @@ class Aggregator:
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
             self.run("add_encoding_rejects.sql")
         self.run("add_cut_line_rejects.sql")
-        self.run("parse_macros.sql")
         self.run("parse_ds2_json.sql")
         self.run("parse_ds1_raw.sql")
         self.run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
@@ -331,12 +315,3 @@ class Aggregator:
 
 def _micros(d: timedelta) -> int:
     return int(d.total_seconds() * 1_000_000)
-
-
-def _used(stmt: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Only the parameters a statement names (DuckDB rejects unused named parameters)."""
-    if not params:
-        return None
-    names = set(_PLACEHOLDER.findall(stmt))  # one pass: statements with many rules are long
-    used = {k: v for k, v in params.items() if k in names}
-    return used or None

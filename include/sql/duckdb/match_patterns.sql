@@ -1,9 +1,6 @@
 -- Name each distinct (host, path) once, not each line: ranked rules as one CASE whose
 -- patterns and host scopes are bound parameters, so DuckDB compiles every regex once.
--- Rule text is never in the SQL. Paths are matched percent-decoded; an invalid escape is
--- left as it is (like the original).
-CREATE OR REPLACE TEMP MACRO pct_decode(x, plus) AS
-    coalesce(try(url_decode(CASE WHEN plus THEN replace(x, '+', ' ') ELSE x END)), x);
+-- Rule text is never in the SQL. Paths are matched percent-decoded (pct_decode, macros.sql).
 CREATE OR REPLACE TEMP TABLE path_patterns AS
 WITH d AS (
     SELECT host, path_raw, pct_decode(path_raw, false) AS decoded_path
