@@ -116,6 +116,12 @@ class Aggregator:
 
     def process(self, files: list[SourceFile], rules: RuleSet, *, batch_id: str = "local") -> BatchResult:
         """Scan ``files``, apply ``rules`` and build the batch's tables."""
+        result = self.load(files, rules)
+        self.run("paths_from_stage.sql")
+        return self.finish(rules, result, batch_id=batch_id)
+
+    def load(self, files: list[SourceFile], rules: RuleSet) -> BatchResult:
+        """Read, parse and check every line of ``files`` into ``stage``."""
         result = BatchResult(rules_version=rules.version)
         result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
         self._scanned = False
@@ -161,6 +167,10 @@ class Aggregator:
         self.run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
         self.run("normalize.sql", {"max_age_us": _micros(self.max_event_age),
                                    "max_ahead_us": _micros(self.max_event_ahead)})  # fmt: skip
+        return result
+
+    def finish(self, rules: RuleSet, result: BatchResult, *, batch_id: str) -> BatchResult:
+        """Name the paths of ``paths_to_name`` and build requests, minute_metrics and unmatched_paths."""
         params = {"unmatched": self.unmatched, **rules.params()}
         self.run("match_patterns.sql", params, rule_count=len(rules.active))
         self.run("decode_text.sql")
@@ -286,14 +296,16 @@ class Aggregator:
     def rejects_by_object(self, limit: int = 10) -> list[dict[str, Any]]:
         return self._rows("reject_by_object.sql", {"limit": limit})
 
-    def write_parquet(self, out_dir: Path, batch_id: str) -> dict[str, list[Path]]:
+    def write_parquet(
+        self, out_dir: Path, batch_id: str, tables: tuple[str, ...] = ("requests", "minute_metrics", "unmatched_paths")
+    ) -> dict[str, list[Path]]:
         """Write ``requests/``, ``minute_metrics/`` and ``unmatched_paths/``, Hive-partitioned by dt and hour.
 
         File names carry the batch id, so writing the same batch again replaces its files
         instead of adding copies next to them.
         """
         written: dict[str, list[Path]] = {}
-        for table in ("requests", "minute_metrics", "unmatched_paths"):
+        for table in tables:
             target = out_dir / table
             rel = self.con.table(sql.check_identifier(table))
             if table == "requests":

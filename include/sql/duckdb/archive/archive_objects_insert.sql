@@ -1,0 +1,1 @@
+INSERT INTO archive_objects VALUES ($local_file, $key, $format, $plus, $batch_id, $rules_version);

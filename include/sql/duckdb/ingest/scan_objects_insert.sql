@@ -1,0 +1,1 @@
+INSERT INTO scan_objects VALUES ($local_file, $arrived);
