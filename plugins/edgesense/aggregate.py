@@ -297,7 +297,10 @@ class Aggregator:
         return self._rows("reject_by_object.sql", {"limit": limit})
 
     def write_parquet(
-        self, out_dir: Path, batch_id: str, tables: tuple[str, ...] = ("requests", "minute_metrics", "unmatched_paths")
+        self,
+        out_dir: Path,
+        batch_id: str,
+        tables: tuple[str, ...] = ("requests", "minute_metrics", "unmatched_paths"),
     ) -> dict[str, list[Path]]:
         """Write ``requests/``, ``minute_metrics/`` and ``unmatched_paths/``, Hive-partitioned by dt and hour.
 

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from edgesense.aggregate import Aggregator, BatchResult, SourceFile
+from edgesense.aggregate import BatchResult, SourceFile
 from edgesense.config import Settings
 from edgesense.metrics import build_datums, pack, pipeline_datums, sort_datums, split_by_window
+from edgesense.metrics_path import MetricsAggregator
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,11 @@ def aggregate_batches(
         stored = plans.get(bid)
         key, missing = rules_key, None
         if stored is not None and not reprocess:
+            # (requests/ files named by plans from before the archive DAG are the archive's now)
             missing = [
-                k for k in stored.doc.get("outputs", ()) if not exists(client, settings.store_bucket, k)
-            ]
+                k for k in stored.doc.get("outputs", ())
+                if not k.startswith("requests/") and not exists(client, settings.store_bucket, k)
+            ]  # fmt: skip
             if not missing:
                 log.info("batch %s already aggregated (plan %s exists); nothing to do", bid,
                          stored.doc.get("plan_hash", "from before hashes"))  # fmt: skip
@@ -92,7 +95,7 @@ def _aggregate_one(
                 f"batch {bid}: {len(gone)} of its objects no longer exist in s3://{settings.ingest_bucket} (e.g. "
                 f"{gone[0]}), so its Parquet cannot be rebuilt; nothing was changed"
             )
-        with Aggregator(
+        with MetricsAggregator(
             threads=settings.duckdb_threads,
             memory_limit=settings.duckdb_memory_limit,
             temp_dir=work,
@@ -149,7 +152,8 @@ def _aggregate_one(
                     bad["key"], bad["reason"], etags.get(bad["key"])
                 )
             log.warning("object %s rejected: %s", bad["key"], bad["reason"])
-        _upload(settings, client, local, (stored.doc if stored else {}).get("outputs", ()))
+        old = [k for k in (stored.doc if stored else {}).get("outputs", ()) if not k.startswith("requests/")]
+        _upload(settings, client, local, old)  # (requests/ of plans from before the archive DAG stay)
         log.info("batch %s: %s", bid, json.dumps(plan["summary"], sort_keys=True))
         return plan["summary"]
     finally:
@@ -160,7 +164,7 @@ def rejects_key(bid: str) -> str:
     return f"rejects/dt={bid[:4]}-{bid[4:6]}-{bid[6:8]}/{bid}.jsonl.gz"
 
 
-def _write_rejects(settings: Settings, client, bid: str, agg: Aggregator) -> None:
+def _write_rejects(settings: Settings, client, bid: str, agg: MetricsAggregator) -> None:
     sample = agg.reject_sample(settings.reject_sample_size)
     if not sample:
         return

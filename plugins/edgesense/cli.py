@@ -7,98 +7,12 @@ under a second of start-up, on a laptop, with no AWS.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edgesense import __version__
-
-
-class Progress:
-    """One self-overwriting status line on a terminal; plain lines otherwise."""
-
-    def __init__(self, total: int, label: str, stream=sys.stderr) -> None:
-        self.total, self.label, self.stream = total, label, stream
-        self.tty = stream.isatty()
-        self.done = 0
-        self.start = time.monotonic()
-        self._last = 0.0
-
-    def step(self, n: int = 1, note: str = "") -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.tty and (now - self._last > 0.1 or self.done == self.total):
-            pct = 100 * self.done / self.total if self.total else 100
-            self.stream.write(f"\r{self.label}: {self.done}/{self.total} ({pct:3.0f}%) {note[:60]:<60}")
-            self.stream.flush()
-            self._last = now
-        elif not self.tty and (self.done == self.total or self.done % max(1, self.total // 10) == 0):
-            self.stream.write(f"{self.label}: {self.done}/{self.total}\n")
-
-    def close(self) -> float:
-        if self.tty:
-            self.stream.write("\n")
-        return time.monotonic() - self.start
-
-
-def cmd_aggregate(args: argparse.Namespace) -> int:
-    from edgesense.aggregate import Aggregator, SourceFile
-    from edgesense.rules import RuleSet, read_csv_rules
-
-    files = [Path(f) for f in args.files]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        print(f"error: not a file: {', '.join(missing)}", file=sys.stderr)
-        return 2
-    rules = read_csv_rules(Path(args.rules).read_text(encoding="utf-8")) if args.rules else RuleSet(())
-    for r in rules.rejected:
-        print(f"warning: {r}", file=sys.stderr)
-    out = Path(args.output)
-    if out.suffix not in (".csv", ".parquet"):
-        print("error: --output must end in .csv or .parquet", file=sys.stderr)
-        return 2
-    started = time.monotonic()
-    fields = [f.strip() for f in args.structured_fields.split(",")] if args.structured_fields else None
-    with Aggregator(
-        threads=args.threads,
-        memory_limit=args.memory_limit,
-        structured_fields=fields,
-        unmatched=args.unmatched,
-    ) as agg:
-        result = agg.process([SourceFile(f, str(f)) for f in files], rules)
-        rows = agg.output_rows()
-        _write_rows(agg, out)
-    elapsed = time.monotonic() - started
-    report = result.as_report()
-    report["output_rows"] = len(rows)
-    report["seconds"] = round(elapsed, 3)
-    if args.report:
-        Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    rate = result.lines_total / elapsed if elapsed else 0
-    print(
-        f"{len(files)} file(s), {result.lines_valid} valid line(s), {result.lines_rejected} rejected, "
-        f"{len(result.files_rejected)} file(s) rejected -> {len(rows)} row(s) in {out} "
-        f"({elapsed:.2f}s, {rate:,.0f} lines/s; rules {rules.version}, {len(rules.rejected)} rejected)",
-        file=sys.stderr,
-    )
-    for bad in result.files_rejected:
-        print(f"rejected file {bad['key']}: {bad['reason']}", file=sys.stderr)
-    for reason, n in result.reject_reasons.items():
-        print(f"rejected lines: {n} x {reason}", file=sys.stderr)
-    return 0
-
-
-def _write_rows(agg, out: Path) -> None:
-    from edgesense import sql
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rel = agg.con.sql(sql.load("duckdb/aggregate_output.sql"))
-    if out.suffix == ".csv":
-        rel.to_csv(str(out), header=True)
-    else:
-        rel.to_parquet(str(out))
+from edgesense.cli_files import Progress, cmd_aggregate, cmd_archive
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -291,13 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--rules", help="rules CSV with columns Id,Regex,Rank (default: no rules)")
     a.add_argument("--output", required=True, help="out.csv or out.parquet")
     a.add_argument("--report", help="write a JSON report of lines, rejects and rules")
-    a.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths")
-    a.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
-    a.add_argument("--threads", type=int, default=2)
-    a.add_argument(
-        "--memory-limit", default="1GB", help="DuckDB memory limit; beyond it DuckDB spills to disk"
-    )
     a.set_defaults(func=cmd_aggregate)
+
+    ar = sub.add_parser("archive", help="write the requests Parquet of local log files (no AWS)")
+    ar.add_argument("files", nargs="+", help="log files: DS2 JSON, DS1 raw or DS2 structured, gzip or plain")
+    ar.add_argument("--rules", help="rules CSV with columns Id,Regex,Rank (default: no rules)")
+    ar.add_argument("--output", required=True, help="folder: DIR/dt=YYYY-MM-DD/hour=HH/part-*.parquet")
+    for sp in (a, ar):
+        sp.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths")
+        sp.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
+        sp.add_argument("--threads", type=int, default=2)
+        sp.add_argument(
+            "--memory-limit", default="1GB", help="DuckDB memory limit; beyond it DuckDB spills to disk"
+        )
+    ar.set_defaults(func=cmd_archive)
 
     g = sub.add_parser("generate", help="write synthetic DataStream logs to a folder or bucket")
     g.add_argument("--out", help="local folder")

@@ -86,8 +86,12 @@ class MetricsAggregator:
         result = self.line.load(line_files, rules)
         self.session.run("ingest/paths_from_scan.sql")
         self.line.finish(rules, result, batch_id=batch_id)
-        self.session.run("ingest/combine.sql", {"unmatched": self.line.unmatched, "top": self.line.unmatched_top})
-        result.lines_valid += int(self.con.execute("SELECT coalesce(sum(requests), 0) FROM scan_groups").fetchone()[0])
+        self.session.run(
+            "ingest/combine.sql", {"unmatched": self.line.unmatched, "top": self.line.unmatched_top}
+        )
+        result.lines_valid += int(
+            self.con.execute("SELECT coalesce(sum(requests), 0) FROM scan_groups").fetchone()[0]
+        )
         for link in clean:
             fmt = scanner.sniffed[link].format
             result.formats[fmt] = result.formats.get(fmt, 0) + 1
@@ -142,16 +146,22 @@ class Scanner:
         if scanned and not engine_detects_truncated_gzip():
             # This DuckDB reads a truncated gzip stream silently: check the streams here.
             with ThreadPoolExecutor(max_workers=max(1, self.threads)) as pool:
-                problems = list(pool.map(lambda fs: gzip_problem(fs[0].path) if fs[1].compressed else None, scanned))
+                problems = list(
+                    pool.map(lambda fs: gzip_problem(fs[0].path) if fs[1].compressed else None, scanned)
+                )
             line_files += [f for (f, _), p in zip(scanned, problems, strict=True) if p]
             scanned = [fs for fs, p in zip(scanned, problems, strict=True) if not p]
         for f, sniffed in scanned:
             # DuckDB decides compression by the name: name each file by what it holds.
-            link = self.session.scratch / f"scan-{len(self.sniffed)}.json{'.gz' if sniffed.compressed else ''}"
+            link = (
+                self.session.scratch / f"scan-{len(self.sniffed)}.json{'.gz' if sniffed.compressed else ''}"
+            )
             os.symlink(f.path.resolve(), link)
             links[str(link)] = f
             self.sniffed[str(link)] = sniffed
-            self.session.run("ingest/scan_objects_insert.sql", {"local_file": str(link), "arrived": f.arrived})
+            self.session.run(
+                "ingest/scan_objects_insert.sql", {"local_file": str(link), "arrived": f.arrived}
+            )
         return links, line_files
 
     def scan(self, links: dict[str, SourceFile], bounds: dict[str, int]) -> tuple[set[str], set[str]]:

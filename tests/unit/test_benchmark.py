@@ -16,22 +16,24 @@ import run as bench
 from corpus import CorpusSpec, build
 
 
-def test_a_smoke_sized_benchmark_measures_all_three_and_reports_ratios_and_memory(tmp_path, capsys):
+def test_a_smoke_sized_benchmark_measures_both_paths_and_ceilings_and_reports_ratios_and_memory(tmp_path, capsys):
     report = tmp_path / "report.json"
     assert bench.main(["--lines", "6000", "--files", "3", "--stress-lines", "3000", "--big-lines", "4000",
                        "--data", str(tmp_path / "data"), "--report", str(report)]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "counts agree with the baseline" in out
     results = json.loads(report.read_text())
-    for kind in ("ceiling", "edgesense", "python"):
+    for kind in ("ceiling", "archive_ceiling", "edgesense", "archive", "python"):
         assert results["main"][kind]["lines_per_s"] > 0
         assert results["main"][kind]["peak_rss_mb"] > 0
     assert results["main"]["b_over_a"] > 0
     assert results["main"]["b_over_c"] > 0
+    assert results["main"]["b2_over_a2"] > 0
     assert results["stress"]["spec"]["rules"] == 200
     assert "edgesense / ceiling" in out
     assert results["big"]["edgesense"]["peak_rss_mb"] > 0
-    assert "peak RSS of a" in out
+    assert results["big"]["archive"]["peak_rss_mb"] > 0
+    assert "peak RSS of archive on a" in out
 
 
 def test_latency_percentiles_are_observed_values_by_nearest_rank():
