@@ -34,6 +34,7 @@ from corpus import CorpusSpec, build  # noqa: E402
 CEILING = r"""
 import sys, duckdb
 con = duckdb.connect(config={"threads": int(sys.argv[1])})
+con.execute("SET enable_progress_bar = false")
 files = sys.argv[2:]
 n = con.execute('''
     SELECT count(*) FROM read_json($files, format = 'newline_delimited', compression = 'gzip',
@@ -46,6 +47,7 @@ print(n)
 ARCHIVE_CEILING = r"""
 import sys, duckdb
 con = duckdb.connect(config={"threads": int(sys.argv[1])})
+con.execute("SET enable_progress_bar = false")
 out, files = sys.argv[2], sys.argv[3:]
 fields = ["streamId", "cp", "reqId", "reqTimeSec", "bytes", "cliIP", "statusCode", "proto", "reqHost", "reqMethod",
           "reqPath", "rspContentType", "UA", "queryStr", "referer", "turnAroundTimeMSec", "transferTimeMSec",

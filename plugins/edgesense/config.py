@@ -65,6 +65,16 @@ class Settings:
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )
+    archive_interval_minutes: int = field(
+        default=60,
+        metadata={"doc": "Length of an `edgesense_archive` interval: the batches claimed in it become one "
+                         "file set per event hour in `requests/`"},
+    )  # fmt: skip
+    archive_grace_minutes: int = field(
+        default=20,
+        metadata={"doc": "How long after an archive interval ends it waits for that interval's batches to be "
+                         "aggregated; batches still without a plan are then left out, with a warning"},
+    )  # fmt: skip
     reject_sample_size: int = field(default=100, metadata={"doc": "Rejected lines sampled per batch"})
     max_age_days: float = field(default=14.0, metadata={"doc": "Older datums are not sent to CloudWatch"})
     max_future_hours: float = field(default=2.0, metadata={"doc": "Datums further ahead are not sent"})
@@ -146,6 +156,10 @@ class Settings:
             )
         if not 0 <= self.reject_threshold <= 1:
             raise ValueError("EDGESENSE_REJECT_THRESHOLD must be between 0 and 1")
+        if not 1 <= self.archive_interval_minutes <= 1440 or 1440 % self.archive_interval_minutes:
+            raise ValueError("EDGESENSE_ARCHIVE_INTERVAL_MINUTES must divide a day (e.g. 15, 30, 60)")
+        if self.archive_grace_minutes < 0:
+            raise ValueError("EDGESENSE_ARCHIVE_GRACE_MINUTES must be >= 0")
         if self.settle_seconds < 0 or self.prefix_lookback_minutes < 0:
             raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
         if self.duckdb_threads < 1:

@@ -12,8 +12,9 @@ from helpers import ROOT, airflow_major
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules"}
-#: The ingest DAG must catch up: each interval's objects are only claimed by that interval's run.
-CATCHUP_ALLOWED = {"edgesense_ingest"}
+#: Ingest and archive must catch up: each interval's objects are only claimed (and its batches
+#: only archived) by that interval's run.
+CATCHUP_ALLOWED = {"edgesense_ingest", "edgesense_archive"}
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +29,17 @@ def dagbag():
 
 def test_the_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"edgesense_ingest", "edgesense_setup", "edgesense_relabel"}
+    assert set(dagbag.dag_ids) == {
+        "edgesense_ingest",
+        "edgesense_archive",
+        "edgesense_setup",
+        "edgesense_relabel",
+    }
 
 
-@pytest.mark.parametrize("dag_id", ["edgesense_ingest", "edgesense_setup", "edgesense_relabel"])
+@pytest.mark.parametrize(
+    "dag_id", ["edgesense_ingest", "edgesense_archive", "edgesense_setup", "edgesense_relabel"]
+)
 def test_every_dag_has_an_owner_retries_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert len(dag.doc_md or "") > 200

@@ -16,7 +16,9 @@ import run as bench
 from corpus import CorpusSpec, build
 
 
-def test_a_smoke_sized_benchmark_measures_both_paths_and_ceilings_and_reports_ratios_and_memory(tmp_path, capsys):
+def test_a_smoke_sized_benchmark_measures_both_paths_and_ceilings_and_reports_ratios_and_memory(
+    tmp_path, capsys
+):
     report = tmp_path / "report.json"
     assert bench.main(["--lines", "6000", "--files", "3", "--stress-lines", "3000", "--big-lines", "4000",
                        "--data", str(tmp_path / "data"), "--report", str(report)]) == 0  # fmt: skip

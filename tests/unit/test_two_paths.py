@@ -225,4 +225,4 @@ def test_each_batch_is_archived_with_its_own_rules_in_one_file_set_per_event_hou
     assert [f.relative_to(tmp_path / "out").parent.as_posix() for f in result.files] == [
         "dt=2026-11-30/hour=10"
     ]
-    assert result.rows == 100 and result.batches == 2 and result.line_path_objects == 0
+    assert (result.rows, result.batches, result.line_path_objects) == (100, 2, 0)

@@ -1,0 +1,149 @@
+"""Task bodies of ``edgesense_archive``: the batches claimed in an interval to ``requests/``.
+
+The archive reads each batch's frozen manifest (the objects it counted) and its plan (the
+rules its metrics used), reads the objects once, and writes one file set per event hour,
+named by the interval (``part-<interval>-<n>.parquet``). A record of what it wrote
+(``_edgesense/archive/<interval>.json``) makes a re-run replace its own files and no one
+else's, and a finished interval a no-op unless ``reprocess`` is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edgesense.aggregate import SourceFile
+from edgesense.config import Settings
+from edgesense.interval import Interval
+from edgesense.keys import parse_batch_id
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_PREFIX = "_edgesense/archive/"
+
+
+def run_id(interval: Interval) -> str:
+    return f"{interval.start:%Y%m%dT%H%M%S}-{interval.end:%Y%m%dT%H%M%S}"
+
+
+def record_key(interval: Interval) -> str:
+    return f"{ARCHIVE_PREFIX}dt={interval.start:%Y-%m-%d}/{run_id(interval)}.json"
+
+
+def batches_in(client, bucket: str, interval: Interval) -> list[str]:
+    """The batches claimed in the interval: those whose own interval starts in it."""
+    from edgesense.aws import list_keys
+    from edgesense.aws.sources import MANIFEST_PREFIX
+
+    out, day = [], interval.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < interval.end:
+        for key in list_keys(client, bucket, f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"):
+            bid = key.rsplit("/", 1)[-1].removesuffix(".json")
+            try:
+                start, _, _ = parse_batch_id(bid)
+            except ValueError:
+                continue
+            if interval.start <= start < interval.end:
+                out.append(bid)
+        day += timedelta(days=1)
+    return sorted(out)
+
+
+def pending_batches(
+    settings: Settings, interval: Interval, *, hooks: Any = None, now: datetime | None = None
+):
+    """None when the interval can be archived; else why not yet (batches still being aggregated)."""
+    from edgesense.aws.plans import PlanStore
+    from edgesense.pipeline import Hooks
+
+    now = now or datetime.now(UTC)
+    ready = interval.end + timedelta(seconds=settings.settle_seconds)
+    if now < ready:
+        return f"interval ends {interval.end:%H:%M:%S}; its last claim runs after {ready:%H:%M:%S}"
+    hooks = hooks or Hooks.create(settings)
+    plans = PlanStore(hooks.s3.get_conn(), settings.store_bucket)
+    waiting = [
+        bid
+        for bid in batches_in(hooks.s3.get_conn(), settings.store_bucket, interval)
+        if plans.get(bid) is None
+    ]
+    if waiting and now < interval.end + timedelta(minutes=settings.archive_grace_minutes):
+        return f"{len(waiting)} batch(es) not aggregated yet, e.g. {waiting[0]}"
+    return None
+
+
+def archive_interval(
+    settings: Settings, interval: Interval, *, reprocess: bool = False, hooks: Any = None
+) -> dict[str, Any]:
+    """Write the interval's ``requests`` files, replace its earlier ones, record what was written."""
+    from edgesense.archive import ArchiveBatch, Archiver
+    from edgesense.aws import exists, get_json, put_json
+    from edgesense.aws.catalog import partitions_of
+    from edgesense.aws.plans import PlanStore
+    from edgesense.aws.rules_store import Snapshots
+    from edgesense.pipeline import Hooks, _source
+
+    hooks = hooks or Hooks.create(settings)
+    client, bucket = hooks.s3.get_conn(), settings.store_bucket
+    rid, rkey = run_id(interval), record_key(interval)
+    prior = get_json(client, bucket, rkey) or {}
+    if prior and not reprocess and all(exists(client, bucket, k) for k in prior.get("outputs", ())):
+        log.info("interval %s already archived (%d file(s), %s); nothing to do (reprocess rewrites it)", rid,
+                 len(prior["outputs"]), rkey)  # fmt: skip
+        return prior
+    source, plans, snapshots = _source(settings, hooks), PlanStore(client, bucket), Snapshots(client, bucket)
+    summary: dict[str, Any] = {"interval": [interval.start.isoformat(), interval.end.isoformat()], "batches": [],
+                               "skipped": {}, "missing_objects": []}  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="edgesense-archive-", dir=settings.work_dir or None))
+    try:
+        batches, rules_cache = [], {}
+        for bid in batches_in(client, bucket, interval):
+            plan = plans.load(bid)
+            if plan is None:
+                summary["skipped"][bid] = "no plan: never aggregated (or its aggregation failed)"
+                log.warning("batch %s has no plan after the grace period: left out of the archive", bid)
+                continue
+            if any(k.startswith("requests/") for k in plan.get("outputs", ())):
+                summary["skipped"][bid] = "archived by the ingest DAG (before edgesense_archive)"
+                continue
+            objects = source.objects_of(source.load_manifest(bid))
+            arrived = {o["key"]: datetime.fromisoformat(o["last_modified"]) for o in objects}
+            files, missing = source.fetcher.download(objects, work / "in" / bid)
+            summary["missing_objects"] += [{"batch": bid, **m} for m in missing]
+            key = plan.get("rules_key")
+            if key not in rules_cache:
+                rules_cache[key] = snapshots.load(key)
+            batches.append(
+                ArchiveBatch(bid, rules_cache[key], [SourceFile(p, k, arrived[k]) for p, k in files])
+            )
+            summary["batches"].append(bid)
+        for m in summary["missing_objects"]:
+            log.warning("batch %s: object %s not archived: %s", m["batch"], m["key"], m["reason"])
+        with Archiver(
+            threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit, temp_dir=work,
+            structured_fields=settings.structured_field_list, unmatched=settings.effective_unmatched,
+            max_event_age=timedelta(days=settings.max_event_age_days),
+            max_event_ahead=timedelta(hours=settings.max_event_ahead_hours),
+        ) as arch:  # fmt: skip
+            result = arch.write(batches, work / "out" / "requests", rid) if batches else None
+        local = {f.relative_to(work / "out").as_posix(): f for f in (result.files if result else [])}
+        for k, f in local.items():
+            client.upload_file(str(f), bucket, k)
+        for stale in sorted(set(prior.get("outputs", ())) - set(local)):
+            client.delete_object(Bucket=bucket, Key=stale)
+        summary.update(
+            outputs=sorted(local), rows=result.rows if result else 0,
+            partitions=sorted(list(p) for p in partitions_of(sorted(local)).get("requests", ())),
+            written_at=datetime.now(UTC).isoformat(),
+        )  # fmt: skip
+        put_json(client, bucket, rkey, summary)
+        log.info("interval %s: %d batch(es), %d request(s) -> %d file(s) in %d partition(s); %d batch(es) left out",
+                 rid, len(summary["batches"]), summary["rows"], len(local), len(summary["partitions"]),
+                 len(summary["skipped"]))  # fmt: skip
+        return summary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
