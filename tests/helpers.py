@@ -57,3 +57,24 @@ def load_cfn(text: str) -> dict:
 
     CfnLoader.add_multi_constructor("!", construct)
     return yaml.load(text, Loader=CfnLoader)
+
+
+def archive_recent(*, reprocess: bool = False, hours_back: int = 2) -> dict:
+    """Run the archive's two task bodies (write requests, add Glue partitions) over recent hours.
+
+    What ``edgesense_archive`` does for an interval, for tests whose batches were just
+    claimed and whose hourly interval has not ended yet.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from edgesense.archive_task import archive_interval
+    from edgesense.config import Settings
+    from edgesense.interval import Interval
+    from edgesense.pipeline import add_partitions_for
+
+    settings = Settings.from_env()
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    summary = archive_interval(settings, Interval(hour - timedelta(hours=hours_back), hour + timedelta(hours=1)),
+                               reprocess=reprocess)  # fmt: skip
+    add_partitions_for(settings, "requests", summary.get("partitions") or [])
+    return summary

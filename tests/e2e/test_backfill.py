@@ -24,7 +24,7 @@ from airflow_services import service_env
 from localaws import free_port
 
 from edgesense.generate import generate
-from helpers import airflow_major
+from helpers import airflow_major, archive_recent
 
 NS = "edgesense/test"
 HOST = "www.example.abc"
@@ -83,6 +83,7 @@ def assert_every_minute_counted_once(aws, expected: dict[datetime, int]) -> None
     statuses = [{"Host": HOST, "ResponseCode": str(s)} for s in STATUSES]
     got = aws.per_minute(NS, "ResponseCountTotal", statuses, min(expected), max(expected))
     assert got == expected, "CloudWatch sums per minute"
+    archive_recent(hours_back=3)  # requests/ is edgesense_archive's
     for table in ("requests", "minute_metrics"):
         parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName=table)["Partitions"]
         hours = {tuple(p["Values"]) for p in parts}

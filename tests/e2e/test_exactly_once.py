@@ -17,7 +17,7 @@ import pytest
 from edgesense.aws.sources import Interval
 from edgesense.config import Settings
 from edgesense.pipeline import claim_batches
-from helpers import STORE
+from helpers import STORE, archive_recent
 from tests.e2e.test_ingest_dag import HOST, NS, assert_all_succeeded, run_window, states, total_requests
 
 pytestmark = pytest.mark.e2e
@@ -356,6 +356,7 @@ def test_lines_far_from_their_objects_arrival_are_rejects_and_write_no_partition
     assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 200
     window = (lm - timedelta(minutes=2), lm + timedelta(minutes=2))
     assert aws.metric_sum(f"{NS}/pipeline", "LinesRejected", {}, *window) == 20
+    assert archive_recent()["rows"] == 200
     parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName="requests")["Partitions"]
     assert {tuple(p["Values"]) for p in parts} == {(f"{minute:%Y-%m-%d}", f"{minute:%H}")}
 

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from edgesense.generate import generate
-from helpers import STORE, airflow_major
+from helpers import STORE, airflow_major, archive_recent
 
 NS = "edgesense/test"
 HOST = "www.example.abc"
@@ -111,6 +111,7 @@ def test_a_window_of_logs_lands_in_cloudwatch_parquet_and_glue(catalog, tmp_path
         for p in ("Product", "Category", "Productbrand", "Api", "Unmatched")
     )
     assert families == total
+    archive_recent()  # edgesense_archive's task bodies: requests/ is the archive's
     rows = read_parquet(aws, "requests", tmp_path)
     assert len(rows) == total
     assert {r["url_pattern"] for r in rows} == {"Product", "Category", "Productbrand", "Api"}
@@ -416,10 +417,19 @@ def test_reprocess_rebuilds_parquet_in_place_and_never_resends_to_cloudwatch(cat
     event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=100)
     assert_all_succeeded(run_window(t0, t1))
+    archive_recent()
     before = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="requests/")["Contents"])
+    mm_before = sorted(
+        o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
+    )
 
     assert_all_succeeded(run_window(t0, t1, reprocess=True))
+    assert archive_recent(reprocess=True)["rows"] == total
 
+    assert (
+        sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"])
+        == mm_before
+    )
     after = sorted(o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="requests/")["Contents"])
     assert after == before
     assert len(read_parquet(aws, "requests", tmp_path)) == total
@@ -499,6 +509,7 @@ def test_relabelling_history_rewrites_minute_metrics_and_never_touches_cloudwatc
     event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=200)
     assert_all_succeeded(run_window(t0, t1))
+    archive_recent()  # relabel reads requests/, the archive's
     before_api = aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, t1)
     keys_before = sorted(
         o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import TABLE
+from helpers import TABLE, archive_recent
 
 pytestmark = pytest.mark.e2e
 EXE = Path(sys.executable).with_name("edgesense")
@@ -132,7 +132,8 @@ def test_the_unmatched_report_lists_the_paths_no_rule_named(aws, airflow_db, tmp
     parts = aws.glue.get_partitions(DatabaseName="edgesense_test", TableName="unmatched_paths")["Partitions"]
     assert [p["Values"] for p in parts] == [[f"{minute:%Y-%m-%d}", f"{minute:%H}"]]
 
-    # dry-run over the day's requests Parquet: the table's rules against a new CSV.
+    # dry-run over the day's requests Parquet (written by the archive): the table's rules against a new CSV.
+    archive_recent()
     (tmp_path / "new.csv").write_text("Id,Regex,Rank\nSearch,^/search/,1\nApi,/json/(.*),5\n")
     dry = cli(
         "dry-run", "--date", f"{minute:%Y-%m-%d}", "--bucket", "es-store", "--rules", "new.csv", cwd=tmp_path
