@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from test_ingest_dag import assert_all_succeeded, read_parquet, run_window, upload_generated
-
 from helpers import STORE, airflow_major
+from tests.e2e.test_ingest_dag import assert_all_succeeded, read_parquet, run_window, upload_generated
 
 
 def archive_run(hour: datetime, **conf):
