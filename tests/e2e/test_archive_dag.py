@@ -12,6 +12,10 @@ def archive_run(hour: datetime, **conf):
     """The archive's run for the interval [hour, hour + 1 h)."""
     from edgesense_archive import dag_object
 
+    if airflow_major() < 3:
+        # 2.11's dag.test(execution_date=...) maps DagRunNote, whose user_id points at FAB's
+        # ab_user table: register FAB's models first (the webserver always has them).
+        import airflow.providers.fab.auth_manager.models  # noqa: F401
     when = {"logical_date" if airflow_major() >= 3 else "execution_date": hour + timedelta(hours=1)}
     return dag_object.test(run_conf={"reprocess": False, **conf}, **when)
 
