@@ -128,7 +128,6 @@ class Archiver:
         by_batch: dict[str, list[SourceFile]] = {b.batch_id: [] for b in group}
         for f in line_files:
             by_batch[owner[id(f)].batch_id].append(f)
-        self.session.run("ingest/create_scan.sql")
         failed, dirty = scanner.scan(links, self.bounds)
         clean = []
         for link, f in links.items():

@@ -72,10 +72,7 @@ class MetricsAggregator:
         """Scan ``files``, send the ones that need it through the line path, name patterns, reduce."""
         scanner = Scanner(self.session, self.line.structured_fields, self.threads)
         links, line_files = scanner.prepare(files)
-        self.session.run("ingest/create_scan.sql")
         failed, dirty = scanner.scan(links, self.bounds)
-        if dirty:  # take their sums out again: the line path counts them
-            scanner.scan_into(sorted(dirty), sign=-1)
         clean = [link for link in links if link not in dirty and link not in failed]
         line_files += [f for link, f in links.items() if link in dirty or link in failed]
         self.stats = {"scanned": len(clean), "line_path": len(line_files), "scan_failed": len(failed)}
@@ -165,27 +162,43 @@ class Scanner:
         return links, line_files
 
     def scan(self, links: dict[str, SourceFile], bounds: dict[str, int]) -> tuple[set[str], set[str]]:
-        """One pass over every file (one per file if that fails): the files that failed, and the dirty ones."""
+        """Scan the files; return the ones whose scan failed and the ones with a line that is not valid.
+
+        One pass over all of them. Only if that pass finds a group that is not all valid
+        (or event times near the accepted spread) is it repeated with the files kept apart,
+        to name them; if it fails, each file is scanned alone to find the damaged ones.
+        """
+        self.session.run("ingest/create_scan.sql")
+        self.session.run("ingest/create_line_path_files.sql")
+        self.session.run("ingest/scan_valid.sql")
         failed: set[str] = set()
+        by_file = False
         if links:
             try:
-                self.scan_into(list(links), sign=1)
+                self.scan_into(list(links), by_file=False)
             except duckdb.IOException as exc:  # e.g. a truncated gzip stream (DuckDB 2)
                 log.warning("scan of %d file(s) failed (%s); scanning each to isolate the damaged ones",
                             len(links), str(exc).split("\n", 1)[0])  # fmt: skip
                 self.session.run("ingest/create_scan.sql")
+                by_file = True
                 for link in links:
                     try:
-                        self.scan_into([link], sign=1)
+                        self.scan_into([link], by_file=True)
                     except duckdb.IOException:
                         failed.add(link)
-        dirty = {r["local_file"] for r in self.session.rows("ingest/dirty_files.sql", bounds)}
+            if not by_file and self.session.rows("ingest/suspicious.sql", bounds)[0]["suspicious"]:
+                self.session.run("ingest/create_scan.sql")
+                self.scan_into(list(links), by_file=True)
+                by_file = True
+        dirty = {r["local_file"] for r in self.session.rows("ingest/dirty_files.sql", bounds)} if by_file else set()
+        for link in sorted(failed | dirty):
+            self.session.run("ingest/line_path_files_insert.sql", {"local_file": link})
         return failed, dirty & set(links)
 
-    def scan_into(self, links: list[str], *, sign: int) -> None:
+    def scan_into(self, links: list[str], *, by_file: bool) -> None:
         by_format = {fmt: [x for x in links if self.sniffed[x].format == fmt] for fmt in SCANNED_FORMATS}
         self.session.run(
             "ingest/scan.sql",
             {"ds2_files": by_format["ds2_json"] or [self.empty], "ds1_files": by_format["ds1_raw"] or [self.empty],
-             "sign": sign},
+             "by_file": by_file},
         )  # fmt: skip

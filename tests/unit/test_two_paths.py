@@ -226,3 +226,20 @@ def test_each_batch_is_archived_with_its_own_rules_in_one_file_set_per_event_hou
         "dt=2026-11-30/hour=10"
     ]
     assert (result.rows, result.batches, result.line_path_objects) == (100, 2, 0)
+
+
+def test_a_batch_of_clean_files_is_scanned_once_and_gives_the_line_paths_results(tmp_path):
+    """The common case: no file needs the line path, so the scan never keeps files apart."""
+    files = [f for f in corpus(tmp_path) if f.path.name.startswith(("clean-", "plain", "ds1", "local"))]
+    rules = sample_rule_set()
+    old_result, old = line_path(files, rules)
+    with MetricsAggregator(**KW) as agg:
+        new_result = agg.process(files, rules, batch_id="b1")
+        new, stats = outputs(agg), agg.stats
+        scans = agg.con.execute("SELECT count(DISTINCT local_file) FROM scan_partials").fetchone()[0]
+    assert stats == {"scanned": 6, "line_path": 0, "scan_failed": 0}
+    assert scans == 0  # one pass with the files not kept apart (local_file is NULL)
+    assert {k: new[k] for k in ("minute_metrics", "latency", "unmatched")} == {
+        k: old[k] for k in ("minute_metrics", "latency", "unmatched")
+    }
+    assert new_result.as_report() == old_result.as_report()

@@ -1,4 +1,4 @@
--- Reads: scan_groups, scan_partials ('l' rows), path_patterns, batch_meta, and the line
+-- Reads: scan_groups, scan_partials ('l' rows), line_path_files, path_patterns, batch_meta, and the line
 -- path's minute_metrics and requests (the files it took). Writes: minute_metrics,
 -- latency_counts and unmatched_paths for the whole batch (replacing the line path's).
 -- Sums are HUGEINT until the end; a row that could pass a BIGINT is split into exact
@@ -43,9 +43,11 @@ ALTER TABLE batch_minute_metrics RENAME TO minute_metrics;
 CREATE OR REPLACE TEMP TABLE latency_counts AS
 SELECT minute, host, value, CAST(sum(n) AS BIGINT) AS n
 FROM (
-    SELECT make_timestamp(minute_us * 60000000) AS minute, host, turnaround_ms AS value, requests AS n
+    SELECT make_timestamp(minute_us * 60000000) AS minute, req_host(host_raw) AS host, turnaround_ms AS value,
+           requests AS n
     FROM scan_partials
     WHERE kind = 'l' AND minute_us IS NOT NULL AND turnaround_ms IS NOT NULL AND turnaround_ms >= 0
+      AND coalesce(local_file NOT IN (SELECT local_file FROM line_path_files), true)
     UNION ALL
     SELECT date_trunc('minute', event_time), host, turnaround_ms, count(*)
     FROM requests

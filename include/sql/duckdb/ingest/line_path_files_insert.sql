@@ -1,0 +1,1 @@
+INSERT INTO line_path_files VALUES ($local_file);
