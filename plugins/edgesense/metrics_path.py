@@ -190,7 +190,11 @@ class Scanner:
                 self.session.run("ingest/create_scan.sql")
                 self.scan_into(list(links), by_file=True)
                 by_file = True
-        dirty = {r["local_file"] for r in self.session.rows("ingest/dirty_files.sql", bounds)} if by_file else set()
+        dirty = (
+            {r["local_file"] for r in self.session.rows("ingest/dirty_files.sql", bounds)}
+            if by_file
+            else set()
+        )
         for link in sorted(failed | dirty):
             self.session.run("ingest/line_path_files_insert.sql", {"local_file": link})
         return failed, dirty & set(links)
