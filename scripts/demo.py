@@ -4,7 +4,8 @@
 2. point Airflow's ``aws_default`` connection at it (endpoint_url and service_config.sts);
 3. create the buckets and the DynamoDB rules table; run ``edgesense_setup`` (Glue + sample rules);
 4. generate a few minutes of DataStream 2 logs (and one DS1 raw file) into the ingest bucket;
-5. run ``edgesense_ingest`` with ``airflow dags test`` over the window of those uploads;
+5. run ``edgesense_ingest`` with ``airflow dags test`` over a window holding those uploads, and
+   ``edgesense_archive`` for the hour that window's batch belongs to;
 6. read the metrics back from CloudWatch (GetMetricData), list Glue partitions and Parquet;
 7. stop what it started. Exits 1 if CloudWatch does not hold exactly the generated lines.
 """
@@ -122,7 +123,10 @@ def main() -> int:
         say(f"generating {MINUTES} minutes of DataStream 2 logs (+1 DS1 raw file) into s3://{INGEST}/")
         s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
         event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=MINUTES + 1)
-        window_start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+        # The window starts in the previous hour, so its batch belongs to an archive interval
+        # (one hour) that has already ended and can be archived at once.
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        window_start = hour - timedelta(hours=1)
         generated = 0
         batch = generate(start=event_start, minutes=MINUTES, lines_per_minute=LINES_PER_MINUTE,
                          files_per_minute=FILES_PER_MINUTE, ds1_files=1)  # fmt: skip
@@ -137,6 +141,10 @@ def main() -> int:
         )
         conf = {"window_start": window_start.isoformat(), "window_end": window_end.isoformat()}
         airflow(env, "dags", "test", "edgesense_ingest", "-c", json.dumps(conf))
+        say(f"running edgesense_archive for {window_start:%H:%M}-{hour:%H:%M} UTC (requests/ Parquet)")
+        airflow(env, "dags", "test", "edgesense_archive", hour.isoformat())
+        record = f"_edgesense/archive/dt={window_start:%Y-%m-%d}/{window_start:%Y%m%dT%H%M%S}-{hour:%Y%m%dT%H%M%S}.json"
+        archived = json.loads(s3.get_object(Bucket=STORE, Key=record)["Body"].read())["rows"]
 
         say(f"reading back from CloudWatch (namespace {NAMESPACE}, GetMetricData)")
         cw = boto3.client("cloudwatch", endpoint_url=server.endpoint, region_name="us-east-1")
@@ -177,8 +185,12 @@ def main() -> int:
         print()
         print(f"lines generated: {generated}")
         print(f"requests in CloudWatch: {total:.0f}")
-        if total != generated:
-            print("MISMATCH: CloudWatch does not hold exactly the generated requests", file=sys.stderr)
+        print(f"requests archived to Parquet: {archived}")
+        if total != generated or archived != generated:
+            print(
+                "MISMATCH: CloudWatch or the archive does not hold exactly the generated requests",
+                file=sys.stderr,
+            )
             return 1
         return 0
     finally:

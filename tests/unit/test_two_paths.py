@@ -99,7 +99,11 @@ def corpus(tmp: Path) -> list[SourceFile]:
 
     for n in range(3):  # clean DS2 JSON, gzip
         add(f"clean-{n}.gz", text([ds2(rnd, i) for i in range(400)]))
-    add("plain.json", text([ds2(rnd, i) for i in range(150)]) + b"\n   \n", gz=False)  # not gzip, blank lines
+    plain = [ds2(rnd, i) for i in range(150)] + [
+        ds2(rnd, 0, reqPath=None),
+        ds2(rnd, 1, reqHost="WWW.Example.ABC"),
+    ]
+    add("plain.json", text(plain) + b"\n   \n", gz=False)  # not gzip, blank lines, no path (is /), upper case
     add("ds1.gz", text([ds1(rnd) for _ in range(120)]))
     add("structured.gz", text([structured(rnd, i) for i in range(90)]))
     good = [ds2(rnd, i) for i in range(200)]

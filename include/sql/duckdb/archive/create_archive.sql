@@ -10,7 +10,9 @@ CREATE OR REPLACE TEMP TABLE archive_objects (
     batch_id      VARCHAR NOT NULL,
     rules_version VARCHAR NOT NULL
 );
+-- Keyed by the raw host and path as read (the join needs no function per row), with the
+-- typed host, the decoded path and the pattern.
 CREATE OR REPLACE TEMP TABLE archive_patterns (
-    rules_version VARCHAR, host VARCHAR, path_raw VARCHAR, path VARCHAR, url_pattern VARCHAR
+    rules_version VARCHAR, host_raw VARCHAR, path_raw VARCHAR, host VARCHAR, path VARCHAR, url_pattern VARCHAR
 );
 CREATE OR REPLACE TEMP TABLE archive_line_rows AS SELECT * EXCLUDE (sum_part) FROM requests LIMIT 0;

@@ -1,2 +1,6 @@
--- Reads: path_patterns (match_patterns.sql). Writes: archive_patterns.
-INSERT INTO archive_patterns SELECT $rules_version, host, path_raw, path, url_pattern FROM path_patterns;
+-- Reads: scan_checked (the scan's groups), path_patterns (match_patterns.sql).
+-- Writes: archive_patterns: every raw (host, path) of the valid groups with its pattern.
+INSERT INTO archive_patterns
+SELECT $rules_version, r.host_raw, r.path_raw, p.host, p.path, p.url_pattern
+FROM (SELECT DISTINCT host_raw, path_raw FROM scan_checked WHERE problem IS NULL) r
+JOIN path_patterns p ON p.host = req_host(r.host_raw) AND p.path_raw = req_path(r.path_raw);

@@ -46,7 +46,7 @@ COPY (
         FROM (SELECT * FROM ds2 UNION ALL SELECT * FROM ds1) s JOIN archive_objects o USING (local_file)
     )
     SELECT
-        t.event_time, nv(t.client_ip) AS client_ip, nv(t.method) AS method, req_host(t.host_raw) AS host,
+        t.event_time, nv(t.client_ip) AS client_ip, nv(t.method) AS method, p.host,
         p.path, pct_decode_fast(nv(t.query), t.plus) AS query, req_status(t.status_raw) AS status,
         req_bytes(t.bytes_raw) AS bytes, req_ms(t.turnaround_raw) AS turnaround_ms,
         req_ms(t.transfer_raw) AS transfer_ms, pct_decode_fast(nv(t.referer_raw), t.plus) AS referer,
@@ -58,7 +58,8 @@ COPY (
         strftime(t.event_time, '%Y-%m-%d') AS dt, strftime(t.event_time, '%H') AS hour
     FROM typed t
     JOIN archive_patterns p
-      ON p.rules_version = t.rules_version AND p.host = req_host(t.host_raw) AND p.path_raw = req_path(t.path_raw)
+      ON p.rules_version = t.rules_version AND p.host_raw = t.host_raw
+     AND p.path_raw IS NOT DISTINCT FROM t.path_raw  -- (a missing path is the request for /)
     UNION ALL BY NAME
     SELECT * FROM archive_line_rows
 ) TO $out (FORMAT parquet, PARTITION_BY (dt, hour), COMPRESSION zstd, ROW_GROUP_SIZE $row_group_size,
