@@ -17,15 +17,18 @@ Every minute, for the data interval `[start, end)`:
    An interval with no new objects skips the rest.
 3. **aggregate_batch** (one mapped task per shard, at most 8 at once per run; on Airflow
    2.11 one task taking the shards in turn, since 2.11's backfill cannot run mapped tasks)
-   parses the objects with DuckDB (DS2 JSON, DS1 raw, DS2 structured, detected per
-   object), names URL patterns, writes `requests/`, `minute_metrics/` and
-   `unmatched_paths/` Parquet (Hive partitions `dt`/`hour` by **event time**), samples
-   rejected lines to `rejects/`, quarantines corrupt objects and gzip bombs, and freezes
-   the CloudWatch datums into the batch's one plan, created with a conditional write (a
-   run that loses that race adopts the winner's plan and writes nothing; patterns past
-   `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
+   is the metrics path: one narrow DuckDB scan of the objects (DS2 JSON and DS1 raw,
+   detected per object) reduced straight to per-minute sums; only objects with a line
+   that is not a valid request, a damaged gzip, or DS2 structured logs go line by line,
+   where every reject is named and sampled to `rejects/` and corrupt objects and gzip
+   bombs are quarantined. It names URL patterns once per distinct path, writes
+   `minute_metrics/` and `unmatched_paths/` Parquet (Hive partitions `dt`/`hour` by
+   **event time**) and freezes the CloudWatch datums into the batch's one plan, created
+   with a conditional write (a run that loses that race adopts the winner's plan and
+   writes nothing; patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
    It fails, naming files and reasons, only if the reject ratio passes
-   `EDGESENSE_REJECT_THRESHOLD`.
+   `EDGESENSE_REJECT_THRESHOLD`. The `requests/` archive is written by `edgesense_archive`,
+   hourly, from the same frozen batches.
 4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it
    once with `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
    ledger has not recorded yet: retries, clears, re-runs and backfills never double count.

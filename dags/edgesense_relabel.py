@@ -2,7 +2,8 @@
 ### edgesense_relabel: re-label history with the current rules (Airflow DAG)
 
 Trigger by hand with a date range (`first_day`, `last_day`, UTC dates). For every day it
-reads the `requests` Parquet, names every request's URL pattern with the **current**
+reads the `requests` Parquet (written by `edgesense_archive`, so a day is complete once its
+last archive interval has run), names every request's URL pattern with the **current**
 rules from DynamoDB (the same RE2 matching, ranks and host scopes as the ingest DAG) and
 rewrites that day's `minute_metrics` Parquet in place, one file per original batch, with
 the new `rules_version`. Glue partitions are refreshed. Running it twice gives the same

@@ -117,7 +117,7 @@ class Aggregator:
     def process(self, files: list[SourceFile], rules: RuleSet, *, batch_id: str = "local") -> BatchResult:
         """Scan ``files``, apply ``rules`` and build the batch's tables."""
         result = self.load(files, rules)
-        self.run("paths_from_stage.sql")
+        self.run("line/paths_from_stage.sql")
         return self.finish(rules, result, batch_id=batch_id)
 
     def load(self, files: list[SourceFile], rules: RuleSet) -> BatchResult:
@@ -125,9 +125,9 @@ class Aggregator:
         result = BatchResult(rules_version=rules.version)
         result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
         self._scanned = False
-        self.run("create_objects.sql")
-        self.run("create_raw_lines.sql")
-        self.run("create_parsed.sql")
+        self.run("line/create_objects.sql")
+        self.run("line/create_raw_lines.sql")
+        self.run("line/create_parsed.sql")
 
         groups: dict[bool, list[SourceFile]] = {True: [], False: []}
         for f in files:
@@ -140,7 +140,7 @@ class Aggregator:
                 result.files_rejected.append({"key": f.key, "reason": "structured log but no field order"})
                 continue
             self.run(
-                "objects_insert.sql",
+                "line/objects_insert.sql",
                 {
                     "local_file": str(f.path),
                     "key": f.key,
@@ -155,17 +155,17 @@ class Aggregator:
             good = self._read_group(members, compressed, result)
             for f in members:
                 if f not in good:
-                    self.run("objects_drop.sql", {"local_file": str(f.path)})
-        result.formats = {r["format"]: r["n"] for r in self._rows("objects_summary.sql")}
+                    self.run("line/objects_drop.sql", {"local_file": str(f.path)})
+        result.formats = {r["format"]: r["n"] for r in self._rows("line/objects_summary.sql")}
         result.files_processed = sum(result.formats.values())
 
         if self._scanned:  # reject_errors exists only once a store_rejects scan has run
-            self.run("add_encoding_rejects.sql")
-        self.run("add_cut_line_rejects.sql")
-        self.run("parse_ds2_json.sql")
-        self.run("parse_ds1_raw.sql")
-        self.run("parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
-        self.run("normalize.sql", {"max_age_us": _micros(self.max_event_age),
+            self.run("line/add_encoding_rejects.sql")
+        self.run("line/add_cut_line_rejects.sql")
+        self.run("line/parse_ds2_json.sql")
+        self.run("line/parse_ds1_raw.sql")
+        self.run("line/parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
+        self.run("line/normalize.sql", {"max_age_us": _micros(self.max_event_age),
                                    "max_ahead_us": _micros(self.max_event_ahead)})  # fmt: skip
         return result
 
@@ -173,15 +173,15 @@ class Aggregator:
         """Name the paths of ``paths_to_name`` and build requests, minute_metrics and unmatched_paths."""
         params = {"unmatched": self.unmatched, **rules.params()}
         self.run("match_patterns.sql", params, rule_count=len(rules.active))
-        self.run("decode_text.sql")
-        self.run("build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
-        self.run("minute_metrics.sql")
-        self.run("unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
+        self.run("line/decode_text.sql")
+        self.run("line/build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
+        self.run("line/minute_metrics.sql")
+        self.run("line/unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
 
-        reasons = self._rows("reject_summary.sql")
+        reasons = self._rows("line/reject_summary.sql")
         result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
         result.lines_rejected = sum(result.reject_reasons.values())
-        result.lines_valid = self._rows("count_requests.sql")[0]["n"]
+        result.lines_valid = self._rows("line/count_requests.sql")[0]["n"]
         return result
 
     def _read_group(
@@ -204,7 +204,7 @@ class Aggregator:
         for f in members:
             try:
                 self.run(
-                    "probe_file.sql",
+                    "line/probe_file.sql",
                     {"file": str(f.path), "delim": LINE_DELIMITER, "compression": compression,
                      "max_line_size": MAX_LINE_BYTES},
                 ).fetchall()  # fmt: skip
@@ -223,7 +223,7 @@ class Aggregator:
         The lines read must add up to the trailer's ISIZE. Only objects where they do not
         (truncated, concatenated members, lines the scan rejected) get a full inflate.
         """
-        read = {r["local_file"]: (r["n"], r["rows"]) for r in self._rows("raw_bytes_by_file.sql")}
+        read = {r["local_file"]: (r["n"], r["rows"]) for r in self._rows("line/raw_bytes_by_file.sql")}
         damaged: list[tuple[SourceFile, str]] = []
         for f in members:
             n, rows = read.get(str(f.path), (0, 0))
@@ -232,7 +232,7 @@ class Aggregator:
             if gzip_isize(f.path) in {x % 2**32 for x in (n, n - 1, n + rows, n + rows - 2)}:
                 continue
             if (problem := gzip_problem(f.path)) is not None:
-                self.run("raw_lines_drop_file.sql", {"local_file": str(f.path)})
+                self.run("line/raw_lines_drop_file.sql", {"local_file": str(f.path)})
                 damaged.append((f, problem))
         bad = {id(f) for f, _ in damaged}
         return [f for f in members if id(f) not in bad] + self._quarantine(damaged, True, result)
@@ -259,10 +259,10 @@ class Aggregator:
         s = salvage_gzip(f.path, target)
         if s.lines == 0 and not s.partial_tail:
             return None
-        self.run("objects_relink.sql", {"new": str(target), "old": str(f.path)})
+        self.run("line/objects_relink.sql", {"new": str(target), "old": str(f.path)})
         if s.partial_tail:
             self.run(
-                "add_unreadable_line.sql",
+                "line/add_unreadable_line.sql",
                 {"line": s.partial_tail.decode("utf-8", "replace"), "local_file": str(target),
                  "reason": "incomplete line at the end of a corrupt gzip stream"},
             )  # fmt: skip
@@ -274,7 +274,7 @@ class Aggregator:
     def _read(self, members: list[SourceFile], compression: str) -> None:
         self._scanned = True
         self.run(
-            "read_lines.sql",
+            "line/read_lines.sql",
             {"files": [str(f.path) for f in members], "delim": LINE_DELIMITER,
              "compression": compression, "max_line_size": MAX_LINE_BYTES},
         )  # fmt: skip
@@ -285,16 +285,16 @@ class Aggregator:
         return self._rows("select_minute_metrics.sql")
 
     def latency_distribution(self) -> list[dict[str, Any]]:
-        return self._rows("latency_distribution.sql")
+        return self._rows("line/latency_distribution.sql")
 
     def output_rows(self) -> list[dict[str, Any]]:
-        return self._rows("aggregate_output.sql")
+        return self._rows("cli/aggregate_output.sql")
 
     def reject_sample(self, limit: int) -> list[dict[str, Any]]:
-        return self._rows("reject_sample.sql", {"limit": limit})
+        return self._rows("line/reject_sample.sql", {"limit": limit})
 
     def rejects_by_object(self, limit: int = 10) -> list[dict[str, Any]]:
-        return self._rows("reject_by_object.sql", {"limit": limit})
+        return self._rows("line/reject_by_object.sql", {"limit": limit})
 
     def write_parquet(
         self,

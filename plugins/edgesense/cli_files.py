@@ -85,7 +85,7 @@ def _write_rows(agg, out: Path) -> None:
     from edgesense import sql
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    rel = agg.con.sql(sql.load("duckdb/aggregate_output.sql"))
+    rel = agg.con.sql(sql.load("duckdb/cli/aggregate_output.sql"))
     if out.suffix == ".csv":
         rel.to_csv(str(out), header=True)
     else:

@@ -105,7 +105,7 @@ class MetricsAggregator:
         return self.session.rows("ingest/latency_distribution.sql")
 
     def output_rows(self) -> list[dict[str, Any]]:
-        return self.session.rows("aggregate_output.sql")
+        return self.session.rows("cli/aggregate_output.sql")
 
     def reject_sample(self, limit: int) -> list[dict[str, Any]]:
         return self.line.reject_sample(limit)

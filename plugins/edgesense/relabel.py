@@ -26,28 +26,30 @@ class History:
     @classmethod
     def from_parquet(cls, files: list[Path], **kw) -> History:
         h = cls(**kw)
-        h.agg.run("relabel_load.sql", {"files": [str(f) for f in files]})
+        h.agg.run("relabel/relabel_load.sql", {"files": [str(f) for f in files]})
         return h
 
     @classmethod
     def from_logs(cls, files: list[Path], **kw) -> History:
         h = cls(**kw)
         h.agg.process([SourceFile(f, str(f)) for f in files], RuleSet(()))
-        h.agg.run("history_from_stage.sql")
+        h.agg.run("relabel/history_from_stage.sql")
         return h
 
     def label(self, rules: RuleSet) -> History:
-        self.agg.run("relabel_patterns.sql", {"unmatched": self.unmatched, **rules.params()},
+        self.agg.run("relabel/relabel_patterns.sql", {"unmatched": self.unmatched, **rules.params()},
                      rule_count=len(rules.active))  # fmt: skip
         self.rules = rules
         return self
 
     def counts(self) -> list[tuple[str, str, int, int]]:
         """(host, pattern, status, requests) under the current labelling."""
-        return self.agg.run("relabel_counts.sql").fetchall()
+        return self.agg.run("relabel/relabel_counts.sql").fetchall()
 
     def top_unmatched(self, top: int) -> list[tuple[str, str, int]]:
-        return self.agg.run("relabel_unmatched.sql", {"unmatched": self.unmatched, "top": top}).fetchall()
+        return self.agg.run(
+            "relabel/relabel_unmatched.sql", {"unmatched": self.unmatched, "top": top}
+        ).fetchall()
 
     def write_minute_metrics(self, out_dir: Path) -> dict[str, Path]:
         """minute_metrics under the current labelling, one file per original batch.
@@ -55,7 +57,7 @@ class History:
         Returns {S3 key: local file}, keys named like the ingest DAG's own files.
         """
         assert self.rules is not None, "label() first"
-        self.agg.run("relabel_minute_metrics.sql", {"rules_version": self.rules.version})
+        self.agg.run("relabel/relabel_minute_metrics.sql", {"rules_version": self.rules.version})
         rel = self.agg.con.table("minute_metrics")
         if rel.aggregate("count(*)").fetchall()[0][0] == 0:
             return {}

@@ -146,7 +146,7 @@ def regex_problem(regex: str) -> str | None:
     from edgesense import sql
 
     try:
-        duckdb.execute(sql.load("duckdb/regex_check.sql"), {"re": regex}).fetchone()
+        duckdb.execute(sql.load("duckdb/cli/regex_check.sql"), {"re": regex}).fetchone()
     except duckdb.Error as exc:
         msg = str(exc).split("\n", 1)[0]
         return f"invalid RE2 regex: {msg}"

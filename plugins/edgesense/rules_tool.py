@@ -98,7 +98,7 @@ def which_rules_match(rules: RuleSet, path: str, host: str = "") -> tuple[str | 
     from edgesense import sql
 
     con = duckdb.connect()
-    stmt = sql.load("duckdb/rule_hit.sql")
+    stmt = sql.load("duckdb/cli/rule_hit.sql")
     hits = []
     for r in rules.active:
         params = {"path": path, "host": host.lower(), "regex": r.regex, "hostexact": r.host_exact,
@@ -144,7 +144,7 @@ def unmatched_report(bucket: str, day: str, top: int, work_dir: str) -> list[tup
         return []
     return (
         duckdb.connect()
-        .execute(sql.load("duckdb/unmatched_report.sql"), {"files": files, "top": top})
+        .execute(sql.load("duckdb/cli/unmatched_report.sql"), {"files": files, "top": top})
         .fetchall()
     )
 

@@ -18,7 +18,7 @@ from edgesense import sql
 from helpers import ROOT
 
 DUCKDB_DIR = ROOT / "include" / "sql" / "duckdb"
-DUCKDB_FILES = sorted(p.name for p in DUCKDB_DIR.glob("*.sql"))
+DUCKDB_FILES = sorted(p.relative_to(DUCKDB_DIR).as_posix() for p in DUCKDB_DIR.rglob("*.sql"))
 CODE_FILES = sorted(
     p for folder in ("plugins", "dags") for p in (ROOT / folder).rglob("*.py") if ".venv" not in p.parts
 )
@@ -47,6 +47,20 @@ def test_every_duckdb_sql_file_loads_and_parses(name):
             assert len(con.extract_statements(stmt)) == 1, stmt
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("name", DUCKDB_FILES)
+def test_every_duckdb_sql_file_opens_by_naming_what_it_reads_and_writes(name):
+    first = (DUCKDB_DIR / name).read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("-- Reads: "), first
+    assert ". Writes: " in first, first
+
+
+def test_the_sql_is_grouped_by_purpose_and_every_macro_lives_in_macros_sql():
+    folders = {p.parent.relative_to(DUCKDB_DIR).as_posix() for p in DUCKDB_DIR.rglob("*.sql")}
+    assert folders == {".", "ingest", "archive", "line", "relabel", "cli"}
+    with_macros = [n for n in DUCKDB_FILES if "MACRO" in (DUCKDB_DIR / n).read_text(encoding="utf-8")]
+    assert with_macros == ["macros.sql"]
 
 
 def test_a_rule_cases_slot_needs_a_rule_count():

@@ -1,5 +1,5 @@
--- Reads: scan_checked (the scan's groups), path_patterns (match_patterns.sql).
--- Writes: archive_patterns: every raw (host, path) of the valid groups with its pattern.
+-- Reads: scan_checked, path_patterns. Writes: archive_patterns.
+-- Every raw (host, path) of the scan's valid groups with its pattern (match_patterns.sql).
 INSERT INTO archive_patterns
 SELECT $rules_version, r.host_raw, r.path_raw, p.host, p.path, p.url_pattern
 FROM (SELECT DISTINCT host_raw, path_raw FROM scan_checked WHERE problem IS NULL) r

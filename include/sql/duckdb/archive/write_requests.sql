@@ -1,6 +1,6 @@
--- Reads: the given local files (the bound lists ds2_files and ds1_files; each holds at least an empty
--- placeholder), archive_objects, archive_patterns, archive_line_rows.
--- Writes: the requests Parquet under the bound folder out, Hive-partitioned by event dt and hour.
+-- Reads: the given files, archive_objects, archive_patterns, archive_line_rows. Writes: requests Parquet files.
+-- The files are the bound lists ds2_files and ds1_files (each holds at least an empty
+-- placeholder); the Parquet goes under the bound folder out, Hive-partitioned by event dt, hour.
 -- The archive: one wide read_json pass over the files whose every line is a valid request,
 -- typed with the macros the line path uses (macros.sql) and named with the rules of each
 -- request's own batch, then the line path's rows; written straight out, never

@@ -1,6 +1,6 @@
--- Reads: scan_groups, scan_partials ('l' rows), line_path_files, path_patterns, batch_meta, and the line
--- path's minute_metrics and requests (the files it took). Writes: minute_metrics,
--- latency_counts and unmatched_paths for the whole batch (replacing the line path's).
+-- Reads: scan_groups, scan_partials, line_path_files, path_patterns, batch_meta, the line path's minute_metrics and requests. Writes: minute_metrics, latency_counts, unmatched_paths.
+-- The whole batch's tables, from the scan's sums and the line path's files (replacing the
+-- line path's own minute_metrics and unmatched_paths).
 -- Sums are HUGEINT until the end; a row that could pass a BIGINT is split into exact
 -- parts (parts_needed/part_of, macros.sql), the bound minute_metrics.sql keeps by rowid.
 CREATE OR REPLACE TEMP TABLE batch_minute_metrics AS

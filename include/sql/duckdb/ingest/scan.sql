@@ -1,5 +1,6 @@
--- Reads: the given local files (bound lists ds2_files: DataStream 2 JSON, ds1_files:
--- DataStream 1 raw JSON; each holds at least an empty placeholder). Writes: scan_partials.
+-- Reads: the given files. Writes: scan_partials.
+-- The files are bound lists, ds2_files (DataStream 2 JSON) and ds1_files (DataStream 1 raw
+-- JSON); each holds at least an empty placeholder.
 -- The metrics path: one narrow read_json pass, reduced at once to the partial sums of
 -- create_scan.sql; no line is kept. A malformed line comes back as a row of NULLs (it is
 -- not dropped), so it lands in a group with no minute. Nothing is checked per line: a

@@ -1,0 +1,2 @@
+-- Reads: requests. Writes: nothing (returns rows).
+SELECT count(*) AS n FROM requests;

@@ -1,0 +1,2 @@
+-- Reads: nothing. Writes: objects.
+INSERT INTO objects VALUES ($local_file, $key, $format, $plus, $arrived);

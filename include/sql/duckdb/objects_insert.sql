@@ -1,1 +1,0 @@
-INSERT INTO objects VALUES ($local_file, $key, $format, $plus, $arrived);

@@ -1,2 +1,0 @@
--- A corrupt gzip object is read from its salvaged plain copy instead.
-UPDATE objects SET local_file = $new WHERE local_file = $old;

@@ -1,1 +1,0 @@
-SELECT format, count(*) AS n FROM objects GROUP BY ALL ORDER BY ALL;

@@ -1,1 +1,0 @@
-SELECT reject_reason, count(*) AS n FROM stage WHERE reject_reason IS NOT NULL GROUP BY ALL ORDER BY n DESC, reject_reason;

@@ -1,6 +1,0 @@
--- `edgesense rules unmatched`: one day's unmatched paths, summed over batches and hours.
-SELECT host, path, CAST(sum(requests) AS BIGINT) AS requests
-FROM read_parquet($files)
-GROUP BY ALL
-ORDER BY requests DESC, host, path
-LIMIT $top;
