@@ -18,13 +18,30 @@ import duckdb
 
 from edgesense import sql
 from edgesense.duck import Session
-from edgesense.formats import CorruptObject, detect, gzip_isize, gzip_problem, salvage_gzip
+from edgesense.formats import CorruptObject, detect
+from edgesense.loading import LineLoader
 from edgesense.rules import RuleSet
 
 log = logging.getLogger(__name__)
 
-LINE_DELIMITER = "\x1f"
-MAX_LINE_BYTES = 1024 * 1024
+#: The line path's transform once the lines are read, in order (each file names the
+#: tables it reads and writes): rejects of the reader, one parse per format, typing and
+#: checks into ``stage``.
+PARSE_STAGES = (
+    "line/add_cut_line_rejects.sql",
+    "line/parse_ds2_json.sql",
+    "line/parse_ds1_raw.sql",
+    "line/parse_ds2_structured.sql",
+    "line/normalize.sql",
+)
+#: Then, over ``paths_to_name``: patterns, decoded text, the requests view and the tables.
+LABEL_STAGES = (
+    "match_patterns.sql",
+    "line/decode_text.sql",
+    "line/build_requests.sql",
+    "line/minute_metrics.sql",
+    "line/unmatched_paths.sql",
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +141,7 @@ class Aggregator:
         """Read, parse and check every line of ``files`` into ``stage``."""
         result = BatchResult(rules_version=rules.version)
         result.rules_rejected = [{"rule_id": r.rule_id, "reason": r.reason} for r in rules.rejected]
-        self._scanned = False
+        loader = LineLoader(self.session)
         self.run("line/create_objects.sql")
         self.run("line/create_raw_lines.sql")
         self.run("line/create_parsed.sql")
@@ -152,132 +169,33 @@ class Aggregator:
             groups[sniffed.compressed].append(f)
 
         for compressed, members in groups.items():
-            good = self._read_group(members, compressed, result)
+            good = loader.read_group(members, compressed, result)
             for f in members:
                 if f not in good:
                     self.run("line/objects_drop.sql", {"local_file": str(f.path)})
         result.formats = {r["format"]: r["n"] for r in self._rows("line/objects_summary.sql")}
         result.files_processed = sum(result.formats.values())
 
-        if self._scanned:  # reject_errors exists only once a store_rejects scan has run
+        if loader.scanned:  # reject_errors exists only once a store_rejects scan has run
             self.run("line/add_encoding_rejects.sql")
-        self.run("line/add_cut_line_rejects.sql")
-        self.run("line/parse_ds2_json.sql")
-        self.run("line/parse_ds1_raw.sql")
-        self.run("line/parse_ds2_structured.sql", {"fields": self.structured_fields or [""]})
-        self.run("line/normalize.sql", {"max_age_us": _micros(self.max_event_age),
-                                   "max_ahead_us": _micros(self.max_event_ahead)})  # fmt: skip
+        params = {"fields": self.structured_fields or [""], "max_age_us": _micros(self.max_event_age),
+                  "max_ahead_us": _micros(self.max_event_ahead)}  # fmt: skip
+        for stage in PARSE_STAGES:
+            self.run(stage, params)
         return result
 
     def finish(self, rules: RuleSet, result: BatchResult, *, batch_id: str) -> BatchResult:
         """Name the paths of ``paths_to_name`` and build requests, minute_metrics and unmatched_paths."""
-        params = {"unmatched": self.unmatched, **rules.params()}
-        self.run("match_patterns.sql", params, rule_count=len(rules.active))
-        self.run("line/decode_text.sql")
-        self.run("line/build_requests.sql", {"batch_id": batch_id, "rules_version": rules.version})
-        self.run("line/minute_metrics.sql")
-        self.run("line/unmatched_paths.sql", {"unmatched": self.unmatched, "top": self.unmatched_top})
+        params = {"unmatched": self.unmatched, "top": self.unmatched_top, "batch_id": batch_id,
+                  "rules_version": rules.version, **rules.params()}  # fmt: skip
+        for stage in LABEL_STAGES:
+            self.run(stage, params, rule_count=len(rules.active))
 
         reasons = self._rows("line/reject_summary.sql")
         result.reject_reasons = {r["reject_reason"]: r["n"] for r in reasons}
         result.lines_rejected = sum(result.reject_reasons.values())
         result.lines_valid = self._rows("line/count_requests.sql")[0]["n"]
         return result
-
-    def _read_group(
-        self, members: list[SourceFile], compressed: bool, result: BatchResult
-    ) -> list[SourceFile]:
-        """Read a group of files; find and quarantine the corrupt ones."""
-        if not members:
-            return []
-        compression = "gzip" if compressed else "none"
-        try:
-            self._read(members, compression)
-        except duckdb.IOException:
-            log.warning(
-                "scan of %d files failed; probing each file to isolate the corrupt ones", len(members)
-            )
-        else:
-            return self._check_gzip_lengths(members, result) if compressed else members
-        intact: list[SourceFile] = []
-        damaged: list[tuple[SourceFile, str]] = []
-        for f in members:
-            try:
-                self.run(
-                    "line/probe_file.sql",
-                    {"file": str(f.path), "delim": LINE_DELIMITER, "compression": compression,
-                     "max_line_size": MAX_LINE_BYTES},
-                ).fetchall()  # fmt: skip
-                intact.append(f)
-            except duckdb.Error as exc:
-                damaged.append((f, str(exc).split("\n", 1)[0].replace(str(f.path), "<object>")))
-        if intact:
-            self._read(intact, compression)
-            if compressed:  # passing the probe does not prove a stream is whole
-                intact = self._check_gzip_lengths(intact, result)
-        return intact + self._quarantine(damaged, compressed, result)
-
-    def _check_gzip_lengths(self, members: list[SourceFile], result: BatchResult) -> list[SourceFile]:
-        """Catch truncated gzip objects that the scan read without an error.
-
-        The lines read must add up to the trailer's ISIZE. Only objects where they do not
-        (truncated, concatenated members, lines the scan rejected) get a full inflate.
-        """
-        read = {r["local_file"]: (r["n"], r["rows"]) for r in self._rows("line/raw_bytes_by_file.sql")}
-        damaged: list[tuple[SourceFile, str]] = []
-        for f in members:
-            n, rows = read.get(str(f.path), (0, 0))
-            # LF or CRLF line ends (the reader keeps the style of the first line); the last
-            # line end is optional.
-            if gzip_isize(f.path) in {x % 2**32 for x in (n, n - 1, n + rows, n + rows - 2)}:
-                continue
-            if (problem := gzip_problem(f.path)) is not None:
-                self.run("line/raw_lines_drop_file.sql", {"local_file": str(f.path)})
-                damaged.append((f, problem))
-        bad = {id(f) for f, _ in damaged}
-        return [f for f in members if id(f) not in bad] + self._quarantine(damaged, True, result)
-
-    def _quarantine(
-        self, damaged: list[tuple[SourceFile, str]], compressed: bool, result: BatchResult
-    ) -> list[SourceFile]:
-        """Salvage what can be read from damaged objects; return the ones that kept lines."""
-        kept: list[SourceFile] = []
-        salvaged: list[SourceFile] = []  # their plain copies, which are what gets read
-        for f, reason in damaged:
-            if compressed and (rescued := self._salvage(f, result)) is not None:
-                kept.append(f)
-                salvaged.append(rescued)
-            else:
-                result.files_rejected.append({"key": f.key, "reason": f"corrupt object: {reason}"})
-        if salvaged:
-            self._read(salvaged, "none")
-        return kept
-
-    def _salvage(self, f: SourceFile, result: BatchResult) -> SourceFile | None:
-        """Keep the complete lines before the damage in a corrupt gzip object."""
-        target = f.path.with_name(f.path.name + ".salvaged")
-        s = salvage_gzip(f.path, target)
-        if s.lines == 0 and not s.partial_tail:
-            return None
-        self.run("line/objects_relink.sql", {"new": str(target), "old": str(f.path)})
-        if s.partial_tail:
-            self.run(
-                "line/add_unreadable_line.sql",
-                {"line": s.partial_tail.decode("utf-8", "replace"), "local_file": str(target),
-                 "reason": "incomplete line at the end of a corrupt gzip stream"},
-            )  # fmt: skip
-        result.files_rejected.append(
-            {"key": f.key, "reason": f"{s.error}: kept the {s.lines} complete line(s) before the damage"}
-        )
-        return SourceFile(target, f.key)
-
-    def _read(self, members: list[SourceFile], compression: str) -> None:
-        self._scanned = True
-        self.run(
-            "line/read_lines.sql",
-            {"files": [str(f.path) for f in members], "delim": LINE_DELIMITER,
-             "compression": compression, "max_line_size": MAX_LINE_BYTES},
-        )  # fmt: skip
 
     # -- results ---------------------------------------------------------------------------
 

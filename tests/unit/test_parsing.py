@@ -213,12 +213,12 @@ def test_a_gzip_cut_exactly_at_a_line_boundary_is_still_flagged_as_truncated(tmp
 
 def test_well_formed_gzip_objects_are_not_inflated_a_second_time_to_check_them(tmp_path, monkeypatch):
     """The trailer's length must match what the scan read, blank lines, CRLF and a missing last newline included."""
-    import edgesense.aggregate
+    import edgesense.loading
 
     def fail(path):
         raise AssertionError(f"{path} was checked although its length matched")
 
-    monkeypatch.setattr(edgesense.aggregate, "gzip_problem", fail)
+    monkeypatch.setattr(edgesense.loading, "gzip_problem", fail)
     lf = (ds2() + "\r\n\n  \n" + ds2(reqPath="/y")).encode()
     crlf = "".join(ds2(reqPath=f"/c{i}") + "\r\n" for i in range(300)).encode()
     crlf_open_end = crlf + ds2(reqPath="/last").encode()
