@@ -24,8 +24,9 @@ from edgesense.rules import RuleSet
 
 log = logging.getLogger(__name__)
 
-#: Rows per Parquet row group: large, as Athena prefers, yet bounded in memory.
-ROW_GROUP_ROWS = 262_144
+#: Rows per Parquet row group (DuckDB's default; write_requests.sql flushes each partition
+#: at this size, which bounds memory by the open partitions, not by the input).
+ROW_GROUP_ROWS = 122_880
 
 
 @dataclass(frozen=True)
