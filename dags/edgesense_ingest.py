@@ -39,7 +39,8 @@ Every minute, for the data interval `[start, end)`:
 **Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, whole seconds,
 at most 1 day, ending at most 5 minutes from now, starting at most 366 days ago; anything
 else fails `wait_for_batch` at once, naming the param) replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
-rebuilds the Parquet of already aggregated batches (CloudWatch is never re-sent).
+rebuilds the `minute_metrics`/`unmatched_paths` Parquet of already aggregated batches
+(CloudWatch is never re-sent; `edgesense_archive` has its own `reprocess` for `requests/`).
 
 **Backfill** by arrival minute: `airflow backfill create --dag-id edgesense_ingest
 --from-date … --to-date …` on Airflow 3 (the scheduler runs them, and only while this DAG is
@@ -102,7 +103,8 @@ params = {
     ),
     "reprocess": Param(
         False, type="boolean",
-        description="Rebuild Parquet for batches already aggregated. CloudWatch is never re-sent.",
+        description="Rebuild minute_metrics and unmatched_paths Parquet for batches already aggregated "
+        "(requests/ is edgesense_archive's: reprocess there). CloudWatch is never re-sent.",
     ),
 }  # fmt: skip
 

@@ -127,3 +127,36 @@ def test_rules_validate_takes_the_csv_as_an_argument_or_with_rules(tmp_path):
         assert out.returncode == 1
         assert out.stdout.startswith("r.csv: 1 valid rule(s) (1 enabled), 1 rejected")
         assert "rule 'B': lookaround" in out.stdout
+
+
+def test_archive_writes_every_generated_line_as_hive_partitioned_parquet_and_never_overwrites(tmp_path):
+    gen = run("generate", "--out", "logs", "--minutes", "2", "--lines-per-minute", "300", "--ds1-files", "1",
+              "--start", "2026-11-30T09:59:00+00:00", cwd=tmp_path)  # fmt: skip
+    assert gen.returncode == 0, gen.stderr
+    generated = int(gen.stdout.split("lines generated: ")[1])
+    files = sorted(str(p) for p in (tmp_path / "logs").rglob("*.gz"))
+    rules = tmp_path / "rules.csv"
+    rules.write_text("Id,Regex,Rank\nProduct,(.*)_product_(.*),3\nApi,/json/(.*),5\n")
+
+    out = run("archive", *files, "--rules", str(rules), "--output", "requests", cwd=tmp_path)
+
+    assert out.returncode == 0, out.stderr
+    written = sorted(
+        p.relative_to(tmp_path / "requests").as_posix() for p in (tmp_path / "requests").rglob("*")
+    )
+    assert "dt=2026-11-30/hour=09/part-local-0.parquet" in written
+    assert "dt=2026-11-30/hour=10/part-local-0.parquet" in written
+    got = duckdb.execute(
+        "SELECT count(*), count(DISTINCT source_key), list(DISTINCT url_pattern ORDER BY url_pattern) "
+        "FROM read_parquet($p, hive_partitioning = true)",
+        {"p": str(tmp_path / "requests" / "**" / "*.parquet")},
+    ).fetchone()
+    assert got == (generated, len(files), ["Api", "Product", "Unmatched"])
+    assert f"-> {generated} request(s) in 2 Parquet file(s), 2 partition(s)" in out.stderr
+
+    again = run("archive", *files, "--output", "requests", cwd=tmp_path)
+    assert again.returncode == 2
+    assert (
+        again.stderr.strip()
+        == "error: requests is not an empty folder; give a new one (nothing is overwritten)"
+    )
