@@ -33,8 +33,11 @@ from edgesense import dag_helpers
 from edgesense.compat import DeltaDataIntervalTimetable, Param, PokeReturnValue, dag, task
 
 DAG_ID = "edgesense_archive"
-INTERVAL = timedelta(minutes=int(os.environ.get("EDGESENSE_ARCHIVE_INTERVAL_MINUTES", "60")))
-START_DATE = datetime.fromisoformat(os.environ.get("EDGESENSE_START_DATE", "2026-11-01T00:00:00+00:00"))
+INTERVAL = dag_helpers.archive_interval()
+# Intervals start on multiples of their length since midnight (an hour: on the hour).
+START_DATE = dag_helpers.floor_to(
+    datetime.fromisoformat(os.environ.get("EDGESENSE_START_DATE", "2026-11-01T00:00:00+00:00")), INTERVAL
+)
 
 
 @dag(

@@ -91,11 +91,15 @@ def archive_interval(
     client, bucket = hooks.s3.get_conn(), settings.store_bucket
     rid, rkey = run_id(interval), record_key(interval)
     prior = get_json(client, bucket, rkey) or {}
-    if prior and not reprocess and all(exists(client, bucket, k) for k in prior.get("outputs", ())):
-        log.info("interval %s already archived (%d file(s), %s); nothing to do (reprocess rewrites it)", rid,
-                 len(prior["outputs"]), rkey)  # fmt: skip
-        return prior
-    source, plans, snapshots = _source(settings, hooks), PlanStore(client, bucket), Snapshots(client, bucket)
+    plans = PlanStore(client, bucket)
+    if prior.get("outputs") is not None and not reprocess:
+        why = _changed_since(prior, batches_in(client, bucket, interval), plans)
+        if why is None and all(exists(client, bucket, k) for k in prior["outputs"]):
+            log.info("interval %s already archived (%d file(s), %s); nothing to do (reprocess rewrites it)", rid,
+                     len(prior["outputs"]), rkey)  # fmt: skip
+            return prior
+        log.warning("interval %s is archived again: %s", rid, why or "some of its files are missing")
+    source, snapshots = _source(settings, hooks), Snapshots(client, bucket)
     summary: dict[str, Any] = {"interval": [interval.start.isoformat(), interval.end.isoformat()], "batches": [],
                                "skipped": {}, "missing_objects": []}  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="edgesense-archive-", dir=settings.work_dir or None))
@@ -107,7 +111,7 @@ def archive_interval(
                 summary["skipped"][bid] = "no plan: never aggregated (or its aggregation failed)"
                 log.warning("batch %s has no plan after the grace period: left out of the archive", bid)
                 continue
-            if any(k.startswith("requests/") for k in plan.get("outputs", ())):
+            if plan.get("legacy_requests") or any(k.startswith("requests/") for k in plan.get("outputs", ())):
                 summary["skipped"][bid] = "archived by the ingest DAG (before edgesense_archive)"
                 continue
             objects = source.objects_of(source.load_manifest(bid))
@@ -122,7 +126,9 @@ def archive_interval(
             )
             summary["batches"].append(bid)
         for m in summary["missing_objects"]:
-            log.warning("batch %s: object %s not archived: %s", m["batch"], m["key"], m["reason"])
+            # CloudWatch counted these requests; the archive cannot hold them any more.
+            log.error("batch %s: object %s not archived: %s", m["batch"], m["key"], m["reason"])
+        summary["incomplete"] = bool(summary["missing_objects"])
         with Archiver(
             threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit, temp_dir=work,
             structured_fields=settings.structured_field_list, unmatched=settings.effective_unmatched,
@@ -131,9 +137,13 @@ def archive_interval(
         ) as arch:  # fmt: skip
             result = arch.write(batches, work / "out" / "requests", rid) if batches else None
         local = {f.relative_to(work / "out").as_posix(): f for f in (result.files if result else [])}
+        # Name the files before uploading them: a run that dies in between leaves a record
+        # from which the next one removes whatever it does not write again.
+        earlier = set(prior.get("outputs", ())) | set(prior.get("pending", ()))
+        put_json(client, bucket, rkey, {**prior, "pending": sorted(earlier | set(local))})
         for k, f in local.items():
             client.upload_file(str(f), bucket, k)
-        for stale in sorted(set(prior.get("outputs", ())) - set(local)):
+        for stale in sorted(earlier - set(local)):
             client.delete_object(Bucket=bucket, Key=stale)
         summary.update(
             outputs=sorted(local), rows=result.rows if result else 0,
@@ -147,3 +157,18 @@ def archive_interval(
         return summary
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _changed_since(prior: dict[str, Any], batches: list[str], plans) -> str | None:
+    """Why an archived interval must be written again (batches claimed or aggregated since), or None."""
+    known = set(prior.get("batches", ())) | set(prior.get("skipped", {}))
+    if new := sorted(set(batches) - known):
+        return f"{len(new)} batch(es) claimed since it was archived, e.g. {new[0]}"
+    waited = [
+        b
+        for b, why in prior.get("skipped", {}).items()
+        if why.startswith("no plan") and plans.get(b) is not None
+    ]
+    if waited:
+        return f"{len(waited)} batch(es) aggregated since it was archived, e.g. {waited[0]}"
+    return None

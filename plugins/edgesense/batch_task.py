@@ -134,6 +134,11 @@ def _aggregate_one(
         if stored is not None:
             # CloudWatch may already have (part of) this batch: its calls are frozen, only outputs change.
             plan["calls"] = stored.doc["calls"]
+            # Archived by the ingest of earlier versions: the archive DAG must keep leaving it alone.
+            if stored.doc.get("legacy_requests") or any(
+                k.startswith("requests/") for k in stored.doc.get("outputs", ())
+            ):
+                plan["legacy_requests"] = True
             for k in ("datums", "calls", "datums_out_of_window"):
                 plan["summary"][k] = stored.doc["summary"][k]
             plan = plans.rewrite(bid, plan, stored)

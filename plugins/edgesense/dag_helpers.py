@@ -6,7 +6,7 @@ Cheap to import at parse time (no Airflow, no AWS, no DuckDB); environment reads
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 OWNER = "edgesense"
@@ -23,3 +23,19 @@ def settings():
     from edgesense.config import Settings
 
     return Settings.from_env()
+
+
+def archive_interval() -> timedelta:
+    """``EDGESENSE_ARCHIVE_INTERVAL_MINUTES`` (checked as Settings checks it: it must divide a day)."""
+    raw = os.environ.get("EDGESENSE_ARCHIVE_INTERVAL_MINUTES") or "60"
+    minutes = int(raw) if raw.isdigit() else 0
+    if not 1 <= minutes <= 1440 or 1440 % minutes:
+        raise ValueError(
+            f"EDGESENSE_ARCHIVE_INTERVAL_MINUTES must divide a day (e.g. 15, 30, 60), not {raw!r}"
+        )
+    return timedelta(minutes=minutes)
+
+
+def floor_to(t: datetime, step: timedelta) -> datetime:
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + ((t - midnight) // step) * step

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Formats the narrow scan reads; the others (DS2 structured) take the line path.
 SCANNED_FORMATS = ("ds2_json", "ds1_raw")
+#: What a strict read of a file raises for its content (never for the SQL): the file then
+#: takes the line path, which names each bad line.
+SCAN_ERRORS = (duckdb.IOException, duckdb.InvalidInputException)
 
 
 class MetricsAggregator:
@@ -176,7 +179,7 @@ class Scanner:
         if links:
             try:
                 self.scan_into(list(links), by_file=False)
-            except duckdb.IOException as exc:  # e.g. a truncated gzip stream (DuckDB 2)
+            except SCAN_ERRORS as exc:  # a malformed line, or a truncated gzip stream (DuckDB 2)
                 log.warning("scan of %d file(s) failed (%s); scanning each to isolate the damaged ones",
                             len(links), str(exc).split("\n", 1)[0])  # fmt: skip
                 self.session.run("ingest/create_scan.sql")
@@ -184,7 +187,7 @@ class Scanner:
                 for link in links:
                     try:
                         self.scan_into([link], by_file=True)
-                    except duckdb.IOException:
+                    except SCAN_ERRORS:
                         failed.add(link)
             if not by_file and self.session.rows("ingest/suspicious.sql", bounds)[0]["suspicious"]:
                 self.session.run("ingest/create_scan.sql")

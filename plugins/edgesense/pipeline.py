@@ -241,7 +241,10 @@ def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: s
                 old = set(list_keys(client, settings.store_bucket, f"minute_metrics/dt={day.isoformat()}/"))
                 for key, local in written.items():
                     client.upload_file(str(local), settings.store_bucket, key)
-                for stale in sorted(old - set(written)):  # e.g. a batch whose requests all moved away
+                # Only files of the batches just rewritten: a batch not archived yet (requests/
+                # lags by an archive interval) keeps its minute_metrics as ingest wrote them.
+                rewritten = {_batch_of(k) for k in written}
+                for stale in sorted(k for k in old - set(written) if _batch_of(k) in rewritten):
                     client.delete_object(Bucket=settings.store_bucket, Key=stale)
                 partitions |= partitions_of(written)["minute_metrics"]
                 summary["days"][day.isoformat()] = {
@@ -255,6 +258,11 @@ def relabel_days(settings: Settings, first_day: str, last_day: str, rules_key: s
         day += timedelta(days=1)
     summary["partitions"] = sorted(list(p) for p in partitions)
     return summary
+
+
+def _batch_of(key: str) -> str:
+    """The batch id in ``…/part-<batch>-<n>.parquet``."""
+    return key.rsplit("/", 1)[-1].removeprefix("part-").rsplit("-", 1)[0]
 
 
 def add_partitions_for(settings: Settings, table: str, partitions: list[list[str]], *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from helpers import STORE, airflow_major
@@ -61,6 +62,24 @@ def test_an_hour_of_batches_becomes_one_file_set_per_event_hour_and_a_rerun_repl
     assert foreign in keys(aws, "requests/")
     aws.s3.delete_object(Bucket=STORE, Key=foreign)
     assert len(read_parquet(aws, "requests", tmp_path / "2")) == total
+
+    # A run that died after naming and uploading a file it would not write again: the next
+    # run removes it. And a batch claimed in the interval after it was archived (a manual
+    # window, an ingest backfill) makes the next run write the interval again.
+    record = f"_edgesense/archive/dt={hour:%Y-%m-%d}/{rid}.json"
+    doc = json.loads(aws.s3.get_object(Bucket=STORE, Key=record)["Body"].read())
+    leftover = ours[0].replace(f"part-{rid}-0", f"part-{rid}-7")
+    aws.s3.put_object(Bucket=STORE, Key=leftover, Body=b"from a run that died")
+    aws.s3.put_object(
+        Bucket=STORE, Key=record, Body=json.dumps({**doc, "pending": doc["outputs"] + [leftover]})
+    )
+    _, _, more = upload_generated(aws, event_start, minutes=1, lines_per_minute=40, seed=5)
+    assert_all_succeeded(run_window(hour + timedelta(minutes=1), datetime.now(UTC) + timedelta(seconds=1)))
+    assert_all_succeeded(archive_run(hour))
+    assert leftover not in keys(aws, "requests/")
+    rows = read_parquet(aws, "requests", tmp_path / "3")
+    assert len(rows) == total + more
+    assert len({r["batch_id"] for r in rows}) == 2
 
 
 def test_an_interval_waits_for_its_batches_and_leaves_out_one_without_a_plan_after_the_grace(

@@ -510,7 +510,10 @@ def test_relabelling_history_rewrites_minute_metrics_and_never_touches_cloudwatc
     t0, t1, total = upload_generated(aws, event_start, minutes=1, lines_per_minute=200)
     assert_all_succeeded(run_window(t0, t1))
     archive_recent()  # relabel reads requests/, the archive's
-    before_api = aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, t1)
+    # A later batch of the same day, not archived yet: relabel must leave its minute_metrics alone.
+    u0, u1, late = upload_generated(aws, event_start, minutes=1, lines_per_minute=40, seed=99)
+    assert_all_succeeded(run_window(u0, u1))
+    before_api = aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, u1)
     keys_before = sorted(
         o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
     )
@@ -521,18 +524,23 @@ def test_relabelling_history_rewrites_minute_metrics_and_never_touches_cloudwatc
     for _ in range(2):  # twice: the same files
         assert_all_succeeded(relabel.test(run_conf={"first_day": day, "last_day": day}))
 
-    mm = read_parquet(aws, "minute_metrics", tmp_path)
+    every = read_parquet(aws, "minute_metrics", tmp_path)
+    [late_batch] = {r["batch_id"] for r in every} - {
+        r["batch_id"] for r in read_parquet(aws, "requests", tmp_path / "r")
+    }
+    mm = [r for r in every if r["batch_id"] != late_batch]
     patterns = {r["url_pattern"] for r in mm}
     assert "Checkout" in patterns
     assert "Api" not in patterns  # every /json/ path in the generator is /json/checkout/api.js
     assert sum(r["requests"] for r in mm) == total
     assert len({r["rules_version"] for r in mm}) == 1
+    assert sum(r["requests"] for r in every if r["batch_id"] == late_batch) == late  # as ingest wrote it
     keys_after = sorted(
         o["Key"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
     )
     assert keys_after == keys_before
     assert (
-        aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, t1)
+        aws.metric_sum(NS, "Response_2XX", {"Host": HOST, "UrlPatternId": "Api"}, event_start, u1)
         == before_api
     )
     assert (

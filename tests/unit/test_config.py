@@ -162,3 +162,35 @@ def test_every_setting_is_in_the_readmes_configuration_table():
     missing = [f"EDGESENSE_{f.name.upper()}" for f in FIELDS if f.name.upper() not in in_table]
 
     assert not missing, f"not in README.md's configuration table: {missing}"
+
+
+@pytest.mark.parametrize(("raw", "minutes"), [(None, 60), ("15", 15), ("1440", 1440)])
+def test_the_archive_interval_divides_a_day(monkeypatch, raw, minutes):
+    from datetime import timedelta
+
+    from edgesense import dag_helpers
+
+    if raw is None:
+        monkeypatch.delenv("EDGESENSE_ARCHIVE_INTERVAL_MINUTES", raising=False)
+    else:
+        monkeypatch.setenv("EDGESENSE_ARCHIVE_INTERVAL_MINUTES", raw)
+    assert dag_helpers.archive_interval() == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("raw", ["7", "0", "-60", "1h", "2880"])
+def test_an_archive_interval_that_does_not_divide_a_day_is_refused_by_name(monkeypatch, raw):
+    from edgesense import dag_helpers
+
+    monkeypatch.setenv("EDGESENSE_ARCHIVE_INTERVAL_MINUTES", raw)
+    with pytest.raises(ValueError, match=f"EDGESENSE_ARCHIVE_INTERVAL_MINUTES must divide a day.*{raw!r}"):
+        dag_helpers.archive_interval()
+
+
+def test_archive_intervals_start_on_multiples_of_their_length_since_midnight():
+    from datetime import UTC, datetime, timedelta
+
+    from edgesense.dag_helpers import floor_to
+
+    assert floor_to(datetime(2026, 11, 1, 7, 41, 5, tzinfo=UTC), timedelta(minutes=15)) == datetime(
+        2026, 11, 1, 7, 30, tzinfo=UTC
+    )

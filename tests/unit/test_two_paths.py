@@ -247,3 +247,37 @@ def test_a_batch_of_clean_files_is_scanned_once_and_gives_the_line_paths_results
         k: old[k] for k in ("minute_metrics", "latency", "unmatched")
     }
     assert new_result.as_report() == old_result.as_report()
+
+
+EDGE_LINES = [
+    *BAD_LINES,
+    '{"reqTimeSec": "1764496800", "statusCode": "200", "reqHost": "a.abc"},',  # content after the object
+    '{"reqTimeSec": "1764496800", "statusCode": "200", "reqHost": "a.abc"}{"reqHost": "b.abc"}',
+    '"just a string"',
+    '{"reqTimeSec": "NaN", "statusCode": "200", "reqHost": "a.abc"}',
+    '{"reqTimeSec": "1764496800", "statusCode": "200", "reqHost": "a.abc", "bytes": "inf"}',
+    '{"reqTimeSec": "1e300", "statusCode": "200", "reqHost": "a.abc"}',
+    '{"reqTimeSec": 1764496800, "statusCode": 200, "reqHost": "A.ABC", "bytes": 12, "reqPath": null}',
+]
+
+
+@pytest.mark.parametrize("line", EDGE_LINES, ids=range(len(EDGE_LINES)))
+def test_one_odd_line_in_a_clean_file_gives_the_line_paths_results(tmp_path, line):
+    """Each odd line alone in a file of valid requests, next to a clean file: the scan must
+    either count it exactly as the line path does or send its file there."""
+    rnd = random.Random(11)
+    files = []
+    for name, lines in (("clean.gz", [ds2(rnd, i) for i in range(50)]),
+                        ("odd.gz", [ds2(rnd, i) for i in range(20)] + [line] + [ds2(rnd, i) for i in range(5)])):  # fmt: skip
+        (tmp_path / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        files.append(SourceFile(tmp_path / name, f"k/{name}"))  # no arrival: every event time is in range
+    rules = sample_rule_set()
+    old_result, old = line_path(files, rules)
+    with MetricsAggregator(**KW) as agg:
+        new_result = agg.process(files, rules, batch_id="b1")
+        new = outputs(agg)
+    new["requests"] = archived(tmp_path, [ArchiveBatch("b1", rules, files)])
+    assert old_result.lines_valid >= 75  # the valid requests around the odd line count
+    assert new_result.as_report() == old_result.as_report()
+    for k in ("minute_metrics", "latency", "unmatched", "samples", "requests"):
+        assert new[k] == old[k], k

@@ -20,7 +20,7 @@ COPY (
                cliIP AS client_ip, referer AS referer_raw, UA AS ua_raw, cacheStatus AS cache_raw, country,
                errorCode AS error_code, securityRules AS security_rules, reqId AS request_id,
                streamId AS stream_id, cp AS cp_code, proto, rspContentType AS content_type, edgeIP AS edge_ip
-        FROM read_json($ds2_files, format = 'newline_delimited', ignore_errors = true, filename = true,
+        FROM read_json($ds2_files, format = 'newline_delimited', ignore_errors = false, filename = true,
             columns = {streamId: 'VARCHAR', cp: 'VARCHAR', reqId: 'VARCHAR', reqTimeSec: 'VARCHAR',
                        bytes: 'VARCHAR', cliIP: 'VARCHAR', statusCode: 'VARCHAR', proto: 'VARCHAR',
                        reqHost: 'VARCHAR', reqMethod: 'VARCHAR', reqPath: 'VARCHAR', rspContentType: 'VARCHAR',
@@ -36,7 +36,7 @@ COPY (
                geo.country AS country, NULL AS error_code, CAST(waf AS VARCHAR) AS security_rules,
                reqid AS request_id, id AS stream_id, cp AS cp_code, message.proto AS proto,
                message.respCT AS content_type, netPerf.edgeIP AS edge_ip
-        FROM read_json($ds1_files, format = 'newline_delimited', ignore_errors = true, filename = true,
+        FROM read_json($ds1_files, format = 'newline_delimited', ignore_errors = false, filename = true,
             columns = {reqid: 'VARCHAR', cp: 'VARCHAR', id: 'VARCHAR', "start": 'VARCHAR',
                        message: 'STRUCT(cliIP VARCHAR, reqMethod VARCHAR, bytes VARCHAR, reqHost VARCHAR, UA VARCHAR,
                                 reqPath VARCHAR, reqQuery VARCHAR, status VARCHAR, proto VARCHAR, respCT VARCHAR)',

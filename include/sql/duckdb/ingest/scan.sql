@@ -2,8 +2,10 @@
 -- The files are bound lists, ds2_files (DataStream 2 JSON) and ds1_files (DataStream 1 raw
 -- JSON); each holds at least an empty placeholder.
 -- The metrics path: one narrow read_json pass, reduced at once to the partial sums of
--- create_scan.sql; no line is kept. A malformed line comes back as a row of NULLs (it is
--- not dropped), so it lands in a group with no minute. Nothing is checked per line: a
+-- create_scan.sql; no line is kept. The read is strict: a line that is not one JSON object
+-- of the expected shape fails the scan, and the file goes to the line path (Scanner.scan
+-- finds it by scanning each file alone). An object without a valid time lands in a group
+-- with no minute. Nothing is checked per line: a
 -- group's keys and value ranges say whether all its lines are valid requests
 -- (ingest/scan_valid.sql, with the rules of request_problem in macros.sql). A batch with an
 -- invalid group is scanned again with by_file set, to find the files the line path takes.
@@ -14,7 +16,7 @@ WITH ds2 AS (
     SELECT filename AS local_file, 's' AS unit, reqTimeSec AS time_raw, statusCode AS status_raw,
            reqHost AS host_raw, reqPath AS path_raw, bytes AS bytes_raw, turnAroundTimeMSec AS turnaround_raw,
            transferTimeMSec AS transfer_raw, cacheStatus AS cache_raw
-    FROM read_json($ds2_files, format = 'newline_delimited', ignore_errors = true, filename = true,
+    FROM read_json($ds2_files, format = 'newline_delimited', ignore_errors = false, filename = true,
         columns = {reqTimeSec: 'VARCHAR', statusCode: 'VARCHAR', reqHost: 'VARCHAR', reqPath: 'VARCHAR',
                    bytes: 'VARCHAR', turnAroundTimeMSec: 'VARCHAR', transferTimeMSec: 'VARCHAR',
                    cacheStatus: 'VARCHAR'})
@@ -23,7 +25,7 @@ WITH ds2 AS (
            message.reqHost AS host_raw, message.reqPath AS path_raw, message.bytes AS bytes_raw,
            NULL AS turnaround_raw, netPerf.downloadTime AS transfer_raw,
            coalesce("cache".cacheHit, netPerf.cacheStatus) AS cache_raw
-    FROM read_json($ds1_files, format = 'newline_delimited', ignore_errors = true, filename = true,
+    FROM read_json($ds1_files, format = 'newline_delimited', ignore_errors = false, filename = true,
         columns = {reqid: 'VARCHAR', cp: 'VARCHAR', id: 'VARCHAR', "start": 'VARCHAR',
                    message: 'STRUCT(cliIP VARCHAR, reqMethod VARCHAR, bytes VARCHAR, reqHost VARCHAR, UA VARCHAR,
                             reqPath VARCHAR, reqQuery VARCHAR, status VARCHAR, proto VARCHAR, respCT VARCHAR)',
