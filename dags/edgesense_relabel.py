@@ -6,7 +6,8 @@ reads the `requests` Parquet (written by `edgesense_archive`, so a day is comple
 last archive interval has run), names every request's URL pattern with the **current**
 rules from DynamoDB (the same RE2 matching, ranks and host scopes as the ingest DAG) and
 rewrites that day's `minute_metrics` Parquet in place, one file per original batch, with
-the new `rules_version`. Glue partitions are refreshed. Running it twice gives the same
+the new `rules_version`. Batches of the day that are not archived yet keep their
+`minute_metrics` as ingest wrote them (re-run the day after its last archive interval). Glue partitions are refreshed. Running it twice gives the same
 files.
 
 **CloudWatch is never touched.** Datapoints already in CloudWatch cannot be changed or
