@@ -92,8 +92,9 @@ def archive_interval(
     rid, rkey = run_id(interval), record_key(interval)
     prior = get_json(client, bucket, rkey) or {}
     plans = PlanStore(client, bucket)
+    claimed = batches_in(client, bucket, interval)  # listed once: the check and the work use the same set
     if prior.get("outputs") is not None and not reprocess:
-        why = _changed_since(prior, batches_in(client, bucket, interval), plans)
+        why = _changed_since(prior, claimed, plans)
         if why is None and all(exists(client, bucket, k) for k in prior["outputs"]):
             log.info("interval %s already archived (%d file(s), %s); nothing to do (reprocess rewrites it)", rid,
                      len(prior["outputs"]), rkey)  # fmt: skip
@@ -105,7 +106,7 @@ def archive_interval(
     work = Path(tempfile.mkdtemp(prefix="edgesense-archive-", dir=settings.work_dir or None))
     try:
         batches, rules_cache = [], {}
-        for bid in batches_in(client, bucket, interval):
+        for bid in claimed:
             plan = plans.load(bid)
             if plan is None:
                 summary["skipped"][bid] = "no plan: never aggregated (or its aggregation failed)"
