@@ -173,7 +173,6 @@ class Scanner:
         """
         self.session.run("ingest/create_scan.sql")
         self.session.run("ingest/create_line_path_files.sql")
-        self.session.run("ingest/scan_valid.sql")
         failed: set[str] = set()
         by_file = False
         if links:
@@ -189,10 +188,14 @@ class Scanner:
                         self.scan_into([link], by_file=True)
                     except SCAN_ERRORS:
                         failed.add(link)
+            self.session.run("ingest/scan_valid.sql")
             if not by_file and self.session.rows("ingest/suspicious.sql", bounds)[0]["suspicious"]:
                 self.session.run("ingest/create_scan.sql")
                 self.scan_into(list(links), by_file=True)
+                self.session.run("ingest/scan_valid.sql")
                 by_file = True
+        else:
+            self.session.run("ingest/scan_valid.sql")
         dirty = (
             {r["local_file"] for r in self.session.rows("ingest/dirty_files.sql", bounds)}
             if by_file

@@ -281,3 +281,37 @@ def test_one_odd_line_in_a_clean_file_gives_the_line_paths_results(tmp_path, lin
     assert new_result.as_report() == old_result.as_report()
     for k in ("minute_metrics", "latency", "unmatched", "samples", "requests"):
         assert new[k] == old[k], k
+
+
+@pytest.mark.parametrize(
+    ("offset", "rejected"),
+    [
+        (timedelta(days=-30, seconds=5), 0),
+        (timedelta(days=-30, seconds=-5), 1),
+        (timedelta(days=1, seconds=-5), 0),
+        (timedelta(days=1, seconds=5), 1),
+    ],
+    ids=["just-inside-max-age", "just-past-max-age", "just-inside-max-ahead", "just-past-max-ahead"],
+)
+def test_an_event_time_seconds_from_an_arrival_bound_is_judged_exactly(tmp_path, offset, rejected):
+    """The scan knows event times by their minute only: a file with a line in the minute of
+    a bound takes the line path, which checks each line to the microsecond."""
+    rnd = random.Random(5)
+    arrived = T0 + timedelta(minutes=6, seconds=30)  # the bounds fall mid-minute
+    edge = ds2(rnd, 0, reqTimeSec=f"{(arrived + offset).timestamp():.3f}")
+    files = []
+    for name, lines in (("clean.gz", [ds2(rnd, i) for i in range(40)]),
+                        ("edge.gz", [ds2(rnd, i) for i in range(10)] + [edge])):  # fmt: skip
+        (tmp_path / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+        files.append(SourceFile(tmp_path / name, f"k/{name}", arrived))
+    rules = sample_rule_set()
+    old_result, old = line_path(files, rules)
+    with MetricsAggregator(**KW) as agg:
+        new_result = agg.process(files, rules, batch_id="b1")
+        new, stats = outputs(agg), agg.stats
+    assert old_result.lines_valid + old_result.lines_rejected == 51
+    assert old_result.lines_rejected == rejected
+    assert stats == {"scanned": 1, "line_path": 1, "scan_failed": 0}
+    assert new_result.as_report() == old_result.as_report()
+    for k in ("minute_metrics", "latency", "unmatched", "samples"):
+        assert new[k] == old[k], k

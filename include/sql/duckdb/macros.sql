@@ -14,6 +14,11 @@ CREATE OR REPLACE TEMP MACRO event_micros(time_raw, unit) AS
               THEN try_cast(nv(time_raw) AS DOUBLE) * 1000
          ELSE try_cast(nv(time_raw) AS DOUBLE) * 1000000 END;
 CREATE OR REPLACE TEMP MACRO time_in_range(t_micros) AS t_micros BETWEEN 0 AND 32503680000000000;
+-- Whether an event time whose minute (round(t_micros) // 60e6, as the metrics scan keys
+-- its groups) is `minute` may lie below `bound_us`, or above it; exact only at whole minutes,
+-- so a minute near a bound answers yes (t lies in [minute * 60e6 - 0.5, (minute + 1) * 60e6 - 0.5)).
+CREATE OR REPLACE TEMP MACRO minute_may_precede(minute, bound_us) AS minute * 60000000 - 1 < bound_us;
+CREATE OR REPLACE TEMP MACRO minute_may_follow(minute, bound_us) AS (minute + 1) * 60000000 > bound_us;
 CREATE OR REPLACE TEMP MACRO event_time(t_micros) AS
     CASE WHEN time_in_range(t_micros) THEN make_timestamp(CAST(round(t_micros) AS BIGINT)) END;
 

@@ -1,7 +1,7 @@
 -- Reads: nothing. Writes: scan_partials (empty), filled by scan.sql.
 -- What one narrow scan leaves behind, two kinds of row (grouping sets of one pass):
 --   'g' minute x raw host x raw path x raw status: the sums every metric is made of, and
---       the value ranges that tell whether every line of the group is a valid request;
+--       the count of its lines with a value out of range;
 --   'l' minute x raw host x turnaround value: the latency distribution.
 -- local_file is NULL unless the scan was asked to keep files apart (a suspicious batch).
 CREATE OR REPLACE TEMP TABLE scan_partials (
@@ -18,12 +18,5 @@ CREATE OR REPLACE TEMP TABLE scan_partials (
     turnaround_count  HUGEINT,
     transfer_ms_sum   HUGEINT,
     cache_hits        HUGEINT,
-    bytes_min         DOUBLE,
-    bytes_max         DOUBLE,
-    turnaround_min    DOUBLE,
-    turnaround_max    DOUBLE,
-    transfer_min      DOUBLE,
-    transfer_max      DOUBLE,
-    first_us          DOUBLE,
-    last_us           DOUBLE
+    out_of_range      BIGINT      -- lines with a byte count or a time outside request_problem's ranges
 );

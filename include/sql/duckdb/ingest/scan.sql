@@ -5,8 +5,8 @@
 -- create_scan.sql; no line is kept. The read is strict: a line that is not one JSON object
 -- of the expected shape fails the scan, and the file goes to the line path (Scanner.scan
 -- finds it by scanning each file alone). An object without a valid time lands in a group
--- with no minute. Nothing is checked per line: a
--- group's keys and value ranges say whether all its lines are valid requests
+-- with no minute. Only the value ranges are checked per line (one count); a group's
+-- keys say the rest, so whether all its lines are valid requests is decided per group
 -- (ingest/scan_valid.sql, with the rules of request_problem in macros.sql). A batch with an
 -- invalid group is scanned again with by_file set, to find the files the line path takes.
 -- DS1's columns are its whole schema, as in parse_ds1_raw.sql, so that a field of the
@@ -54,8 +54,10 @@ SELECT
     count(turnaround_ms) AS turnaround_count,
     coalesce(sum(transfer_ms), 0) AS transfer_ms_sum,
     count(*) FILTER (WHERE hit) AS cache_hits,
-    min(bytes_d), max(bytes_d), min(turnaround_d), max(turnaround_d), min(transfer_d), max(transfer_d),
-    min(t_micros), max(t_micros)
+    -- The value ranges of request_problem; NULL compares as unknown, so an absent value
+    -- passes, and NaN sorts above every number, so it fails.
+    count(*) FILTER (WHERE bytes_d < 0 OR bytes_d >= 1099511627776 OR turnaround_d < 0 OR turnaround_d > 86400000
+                           OR transfer_d < 0 OR transfer_d > 86400000) AS out_of_range
 FROM v
 GROUP BY GROUPING SETS ((local_file, minute_us, host_raw, path_raw, status_raw),
                         (local_file, minute_us, host_raw, turnaround_ms));
