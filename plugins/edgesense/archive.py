@@ -118,7 +118,7 @@ class Archiver:
             result.rows = int(
                 self.session.con.execute(
                     "SELECT count(*) FROM read_parquet($f)", {"f": [str(f) for f in result.files]}
-                ).fetchone()[0]
+                ).fetchall()[0][0]
             )
         return result
 

@@ -59,18 +59,17 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     ) as agg:
         _show_duckdb_progress(agg.con)
         result = agg.process([SourceFile(f, str(f)) for f in files], rules)
-        rows = agg.output_rows()
-        _write_rows(agg, out)
+        rows = _write_rows(agg, out)
     elapsed = time.monotonic() - started
     report = result.as_report()
-    report["output_rows"] = len(rows)
+    report["output_rows"] = rows
     report["seconds"] = round(elapsed, 3)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     rate = result.lines_total / elapsed if elapsed else 0
     print(
         f"{len(files)} file(s), {result.lines_valid} valid line(s), {result.lines_rejected} rejected, "
-        f"{len(result.files_rejected)} file(s) rejected -> {len(rows)} row(s) in {out} "
+        f"{len(result.files_rejected)} file(s) rejected -> {rows} row(s) in {out} "
         f"({elapsed:.2f}s, {rate:,.0f} lines/s; rules {rules.version}, {len(rules.rejected)} rejected)",
         file=sys.stderr,
     )
@@ -81,7 +80,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_rows(agg, out: Path) -> None:
+def _write_rows(agg, out: Path) -> int:
+    """Write the output straight from DuckDB (no rows through Python); return how many."""
     from edgesense import sql
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +90,7 @@ def _write_rows(agg, out: Path) -> None:
         rel.to_csv(str(out), header=True)
     else:
         rel.to_parquet(str(out))
+    return int(rel.shape[0])
 
 
 def _inputs(args: argparse.Namespace):

@@ -90,7 +90,7 @@ class MetricsAggregator:
             "ingest/combine.sql", {"unmatched": self.line.unmatched, "top": self.line.unmatched_top}
         )
         result.lines_valid += int(
-            self.con.execute("SELECT coalesce(sum(requests), 0) FROM scan_groups").fetchone()[0]
+            self.con.execute("SELECT coalesce(sum(requests), 0) FROM scan_groups").fetchall()[0][0]
         )
         for link in clean:
             fmt = scanner.sniffed[link].format

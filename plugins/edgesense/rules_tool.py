@@ -103,7 +103,7 @@ def which_rules_match(rules: RuleSet, path: str, host: str = "") -> tuple[str | 
     for r in rules.active:
         params = {"path": path, "host": host.lower(), "regex": r.regex, "hostexact": r.host_exact,
                   "hostre": r.host_regex}  # fmt: skip
-        if con.execute(stmt, params).fetchone()[0]:
+        if con.execute(stmt, params).fetchall()[0][0]:
             hits.append(r.id)
     return (hits[0] if hits else None), hits
 
