@@ -64,8 +64,8 @@ def edgesense_archive():
     def wait_for_batches(data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
         import logging
 
-        from edgesense.archive_task import pending_batches
-        from edgesense.pipeline import resolve_interval
+        from edgesense.tasks.archive import pending_batches
+        from edgesense.tasks.ingest import resolve_interval
 
         interval = resolve_interval(None, data_interval_start, data_interval_end)
         waiting = pending_batches(dag_helpers.settings(), interval)
@@ -77,8 +77,8 @@ def edgesense_archive():
 
     @task
     def archive_requests(bounds: list[str], params=None) -> dict:
-        from edgesense.archive_task import archive_interval
         from edgesense.interval import Interval
+        from edgesense.tasks.archive import archive_interval
 
         interval = Interval(datetime.fromisoformat(bounds[0]), datetime.fromisoformat(bounds[1]))
         summary = archive_interval(
@@ -88,7 +88,7 @@ def edgesense_archive():
 
     @task
     def add_partitions(summary: dict) -> dict:
-        from edgesense.pipeline import add_partitions_for
+        from edgesense.tasks.common import add_partitions_for
 
         return add_partitions_for(dag_helpers.settings(), "requests", summary.get("partitions") or [])
 

@@ -127,7 +127,7 @@ params = {
 def edgesense_ingest():
     @task
     def sync_rules() -> dict:
-        from edgesense.pipeline import sync_rules
+        from edgesense.tasks.ingest import sync_rules
 
         return sync_rules(dag_helpers.settings())
 
@@ -136,7 +136,7 @@ def edgesense_ingest():
     )
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
         from edgesense.interval import ParamError
-        from edgesense.pipeline import claim_batches, resolve_interval
+        from edgesense.tasks.ingest import claim_batches, resolve_interval
 
         try:
             interval = resolve_interval(params, data_interval_start, data_interval_end)
@@ -158,7 +158,7 @@ def edgesense_ingest():
         )
 
     def aggregate(batch_ids: list[str], rules: dict, params) -> list[dict]:
-        from edgesense.pipeline import BatchFailed, aggregate_batches
+        from edgesense.tasks.aggregate import BatchFailed, aggregate_batches
 
         try:
             summaries = aggregate_batches(
@@ -170,13 +170,13 @@ def edgesense_ingest():
         return [{"batch": b, "summary": summaries[b]} for b in batch_ids]
 
     def publish(aggregated: list[dict]) -> dict:
-        from edgesense.pipeline import publish_batches
+        from edgesense.tasks.ingest import publish_batches
 
         return publish_batches(dag_helpers.settings(), [a["batch"] for a in aggregated])
 
     @task
     def add_partitions(aggregated: list) -> dict:
-        from edgesense.pipeline import update_partitions
+        from edgesense.tasks.ingest import update_partitions
 
         return update_partitions(dag_helpers.settings(), [a["batch"] for a in aggregated])
 

@@ -48,19 +48,19 @@ default_args = dag_helpers.default_args(2, 30, execution_timeout=timedelta(hours
 def edgesense_relabel():
     @task
     def sync_rules() -> dict:
-        from edgesense.pipeline import sync_rules
+        from edgesense.tasks.ingest import sync_rules
 
         return sync_rules(dag_helpers.settings())
 
     @task
     def relabel_minute_metrics(rules: dict, params=None) -> dict:
-        from edgesense.pipeline import relabel_days
+        from edgesense.tasks.relabel import relabel_days
 
         return relabel_days(dag_helpers.settings(), params["first_day"], params["last_day"], rules["key"])
 
     @task
     def refresh_partitions(summary: dict) -> dict:
-        from edgesense.pipeline import add_partitions_for
+        from edgesense.tasks.common import add_partitions_for
 
         return add_partitions_for(dag_helpers.settings(), "minute_metrics", summary["partitions"])
 

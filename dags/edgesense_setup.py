@@ -40,13 +40,13 @@ default_args = dag_helpers.default_args(2, 20)
 def edgesense_setup():
     @task
     def ensure_catalog() -> list[str]:
-        from edgesense.pipeline import ensure_catalog
+        from edgesense.tasks.setup import ensure_catalog
 
         return ensure_catalog(dag_helpers.settings())
 
     @task
     def seed_rules(params=None) -> int:
-        from edgesense.pipeline import seed_rules
+        from edgesense.tasks.setup import seed_rules
 
         if not (params or {}).get("seed_rules", True):
             return 0

@@ -67,10 +67,10 @@ def archive_recent(*, reprocess: bool = False, hours_back: int = 2) -> dict:
     """
     from datetime import UTC, datetime, timedelta
 
-    from edgesense.archive_task import archive_interval
     from edgesense.config import Settings
     from edgesense.interval import Interval
-    from edgesense.pipeline import add_partitions_for
+    from edgesense.tasks.archive import archive_interval
+    from edgesense.tasks.common import add_partitions_for
 
     settings = Settings.from_env()
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

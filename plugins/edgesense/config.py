@@ -12,7 +12,10 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
+
+from edgesense.metrics import Window
 
 MetricsShape = Literal["default", "original"]
 
@@ -129,6 +132,13 @@ class Settings:
         if self.unmatched_name:
             return self.unmatched_name
         return "undefined" if self.metrics_shape == "original" else "Unmatched"
+
+    @property
+    def cloudwatch_window(self) -> Window:
+        """What is sent to CloudWatch: the plan leaves out the rest, the publisher checks again."""
+        return Window(
+            max_age=timedelta(days=self.max_age_days), max_future=timedelta(hours=self.max_future_hours)
+        )
 
     @property
     def structured_field_list(self) -> list[str]:

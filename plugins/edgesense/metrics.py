@@ -54,10 +54,18 @@ PIPELINE_METRICS: dict[str, str] = {
 }
 
 
+#: How a plan's datums carry their minute (JSON-safe); :func:`datum_time` reads it back.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def _ts(minute: datetime) -> str:
     if minute.tzinfo is None:
         minute = minute.replace(tzinfo=UTC)
-    return minute.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return minute.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def datum_time(datum: dict[str, Any]) -> datetime:
+    return datetime.strptime(datum["Timestamp"], TIMESTAMP_FORMAT).replace(tzinfo=UTC)
 
 
 def _datum(name: str, minute: datetime, dims: Sequence[tuple[str, str]], unit: str, **value: Any) -> dict:
@@ -179,16 +187,27 @@ def check_datum(d: dict[str, Any]) -> None:
         raise ValueError(f"{d['MetricName']}: value is NaN, infinite or beyond ±2^360")
 
 
-def split_by_window(
-    datums: list[dict[str, Any]], now: datetime, *, max_age: timedelta, max_future: timedelta
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """CloudWatch accepts timestamps from 14 days ago to 2 hours ahead; the rest is skipped."""
-    keep, skip = [], []
-    lo, hi = now - max_age, now + max_future
-    for d in datums:
-        t = datetime.strptime(d["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        (keep if lo <= t <= hi else skip).append(d)
-    return keep, skip
+@dataclass(frozen=True)
+class Window:
+    """The timestamps CloudWatch accepts: from ``max_age`` ago (14 days) to ``max_future`` ahead (2 hours).
+
+    The plan leaves out what lies outside when it is built (those minutes go to Parquet
+    and Athena only); the publisher checks again at send time, with a margin, because a
+    replayed plan may be days old.
+    """
+
+    max_age: timedelta = timedelta(days=14)
+    max_future: timedelta = timedelta(hours=2)
+
+    def contains(self, t: datetime, now: datetime, *, margin: timedelta = timedelta(0)) -> bool:
+        return now - self.max_age + margin <= t <= now + self.max_future
+
+    def split(self, datums: list[dict[str, Any]], now: datetime, *, margin: timedelta = timedelta(0)):
+        """(datums inside the window, datums outside it), each in the given order."""
+        keep, skip = [], []
+        for d in datums:
+            (keep if self.contains(datum_time(d), now, margin=margin) else skip).append(d)
+        return keep, skip
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
@@ -251,6 +270,4 @@ def pack(namespace: str, datums: Sequence[dict[str, Any]]) -> list[Call]:
 
 def to_boto(datum: dict[str, Any]) -> dict[str, Any]:
     """A plan datum (JSON-safe) as boto3 wants it: the timestamp as a datetime."""
-    out = dict(datum)
-    out["Timestamp"] = datetime.strptime(datum["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return out
+    return {**datum, "Timestamp": datum_time(datum)}

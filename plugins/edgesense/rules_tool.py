@@ -125,8 +125,8 @@ def download_day(bucket: str, table: str, day: str, work_dir: str) -> list[Any]:
 
     import boto3
 
-    from edgesense.aws import download_keys
     from edgesense.aws.catalog import output_key_shape
+    from edgesense.aws.s3 import download_keys
 
     return download_keys(
         boto3.client("s3"), bucket, f"{table}/dt={day}/", output_key_shape(table), Path(work_dir)

@@ -87,10 +87,10 @@ def test_an_interval_waits_for_its_batches_and_leaves_out_one_without_a_plan_aft
 ):
     """A batch frozen but never aggregated (its run failed) holds the interval back until the
     grace period ends; then the interval is archived without it, and the record says why."""
-    from edgesense.archive_task import archive_interval, pending_batches, record_key
-    from edgesense.aws import get_json
+    from edgesense.aws.s3 import get_json
     from edgesense.config import Settings
     from edgesense.interval import Interval
+    from edgesense.tasks.archive import archive_interval, pending_batches, record_key
 
     aws = catalog
     now = datetime.now(UTC)

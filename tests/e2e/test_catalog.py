@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from edgesense.aws.catalog import MAX_PARTITIONS_PER_CALL, TABLES, Catalog
+from edgesense.aws.catalog import MAX_PARTITIONS_PER_CALL, Catalog
+from edgesense.aws.clients import AwsClients
+from edgesense.tables import TABLES
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def catalog(aws):
-    from airflow.providers.amazon.aws.hooks.glue_catalog import GlueCatalogHook
-
-    cat = Catalog(
-        GlueCatalogHook(aws_conn_id="aws_default"), database="edgesense_test", store_bucket="es-store"
-    )
+    cat = Catalog(AwsClients("aws_default").glue, database="edgesense_test", store_bucket="es-store")
     cat.ensure()
     return cat
 
@@ -50,7 +48,10 @@ def test_partitions_go_in_calls_of_at_most_100_and_existing_ones_are_fine(catalo
     assert first == {"created": 264, "existing": 0}
     assert second == {"created": 0, "existing": 150}
     assert max(sizes) <= MAX_PARTITIONS_PER_CALL
-    assert len(catalog.partitions("requests")) == 264
+    pages = aws.glue.get_paginator("get_partitions").paginate(
+        DatabaseName="edgesense_test", TableName="requests"
+    )
+    assert sum(len(page["Partitions"]) for page in pages) == 264
     stored = aws.glue.get_partition(DatabaseName="edgesense_test", TableName="requests",
                                     PartitionValues=["2026-11-05", "07"])["Partition"]  # fmt: skip
     assert stored["StorageDescriptor"]["Location"] == "s3://es-store/requests/dt=2026-11-05/hour=07/"

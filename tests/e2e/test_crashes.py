@@ -25,7 +25,8 @@ import pytest
 
 from edgesense.aws.sources import Interval
 from edgesense.config import Settings
-from edgesense.pipeline import aggregate_batches, claim_batches, publish_batches, sync_rules
+from edgesense.tasks.aggregate import aggregate_batches
+from edgesense.tasks.ingest import claim_batches, publish_batches, sync_rules
 from helpers import STORE, TABLE
 from tests.e2e.test_exactly_once import next_second
 from tests.e2e.test_ingest_dag import HOST, NS, STATUSES, run_window, total_requests
@@ -113,7 +114,7 @@ def test_a_claim_killed_midway_holds_up_no_other_claim_and_its_retry_resumes_it(
 from datetime import datetime
 from edgesense.config import Settings
 from edgesense.aws.sources import Interval
-from edgesense.pipeline import claim_batches
+from edgesense.tasks.ingest import claim_batches
 i = Interval(datetime.fromisoformat({ia.start.isoformat()!r}), datetime.fromisoformat({ia.end.isoformat()!r}))
 claim_batches(Settings.from_env(), i, prefix="logs/kill/a/", now=i.end)
 """)  # fmt: skip
@@ -148,7 +149,7 @@ def test_a_publisher_killed_mid_call_leaves_one_ambiguous_call_and_its_retry_goe
 
     killed_at("PutMetricData", 2, "", f"""
 from edgesense.config import Settings
-from edgesense.pipeline import publish_batches
+from edgesense.tasks.ingest import publish_batches
 publish_batches(Settings.from_env(), [{bid!r}])
 """)  # fmt: skip
     again = finishes_within(60, publish_batches, s, [bid])[bid]

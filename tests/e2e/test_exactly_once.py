@@ -16,7 +16,7 @@ import pytest
 
 from edgesense.aws.sources import Interval
 from edgesense.config import Settings
-from edgesense.pipeline import claim_batches
+from edgesense.tasks.ingest import claim_batches
 from helpers import STORE, archive_recent
 from tests.e2e.test_ingest_dag import HOST, NS, assert_all_succeeded, run_window, states, total_requests
 
@@ -114,8 +114,9 @@ def test_two_runs_aggregating_one_batch_at_once_publish_one_plan_once(catalog, m
 
     from edgesense.aggregate import Aggregator
     from edgesense.aws.rules_store import Snapshots
-    from edgesense.pipeline import aggregate_batches, publish_batches
     from edgesense.rules import validate_items
+    from edgesense.tasks.aggregate import aggregate_batches
+    from edgesense.tasks.ingest import publish_batches
 
     aws = catalog
     minute = minute_ago()

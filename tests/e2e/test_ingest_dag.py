@@ -207,12 +207,12 @@ def test_a_call_whose_response_was_lost_is_never_sent_again(catalog, monkeypatch
 
 def test_throttling_on_some_calls_is_backed_off_and_sums_stay_exact(catalog, monkeypatch):
     """Throttling is injected in front of the real client: moto never throttles."""
-    from edgesense.aws import publish
+    from edgesense.aws.clients import AwsClients
 
     aws = catalog
     event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     t0, t1, total = upload_generated(aws, event_start, minutes=2, lines_per_minute=200)
-    original = publish.CloudWatchMetricsHook.client.func
+    original = AwsClients.cloudwatch.func
     throttled = {"n": 0}
 
     class ThrottlingClient:
@@ -229,9 +229,7 @@ def test_throttling_on_some_calls_is_backed_off_and_sums_stay_exact(catalog, mon
                 )
             return self.real.put_metric_data(**kw)
 
-    monkeypatch.setattr(
-        publish.CloudWatchMetricsHook, "client", property(lambda self: ThrottlingClient(original(self)))
-    )
+    monkeypatch.setattr(AwsClients, "cloudwatch", property(lambda self: ThrottlingClient(original(self))))
     dr = run_window(t0, t1)
 
     assert dr.state == "success"

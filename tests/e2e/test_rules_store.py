@@ -7,9 +7,10 @@ from decimal import Decimal
 import boto3
 import pytest
 
+from edgesense.aws.clients import AwsClients
 from edgesense.aws.rules_store import LATEST_KEY, RulesStore, Snapshots, snapshot_key
 from edgesense.config import Settings
-from edgesense.pipeline import Hooks, sync_rules
+from edgesense.tasks.ingest import sync_rules
 from helpers import STORE, TABLE
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ def test_the_rules_task_reads_every_page_of_a_table_over_one_megabyte(aws):
     assert "LastEvaluatedKey" in aws.ddb.scan(TableName=TABLE)  # the first page is not everything
 
     settings = Settings.from_env()
-    rules = RulesStore.from_hook(Hooks.create(settings, dynamodb=True).dynamodb, TABLE).read()
+    rules = RulesStore(AwsClients(settings.aws_conn_id).dynamodb, TABLE).read()
 
     assert len(rules.rules) == 1800
 

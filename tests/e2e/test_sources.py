@@ -8,7 +8,7 @@ import pytest
 
 from edgesense.aws.sources import Interval
 from edgesense.config import Settings
-from edgesense.pipeline import claim_batches
+from edgesense.tasks.ingest import claim_batches
 
 pytestmark = pytest.mark.e2e
 
@@ -93,8 +93,8 @@ def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
     import threading
     import time
 
+    from edgesense.aws.clients import AwsClients
     from edgesense.aws.sources import BatchSource
-    from edgesense.pipeline import Hooks
 
     real_list = BatchSource._manifests_near
 
@@ -123,7 +123,7 @@ def test_concurrent_overlapping_claims_never_share_an_object(aws, monkeypatch):
     for t in threads:
         t.join()
 
-    source = BatchSource(Hooks.create(s).s3, ingest_bucket=s.ingest_bucket, store_bucket=s.store_bucket,
+    source = BatchSource(AwsClients(s.aws_conn_id).s3, ingest_bucket=s.ingest_bucket, store_bucket=s.store_bucket,
                          key_layout=s.key_layout, lookback=timedelta(0))  # fmt: skip
     keys = [
         o["key"] for r in results for b in r["batches"] for o in source.objects_of(source.load_manifest(b))
@@ -135,16 +135,17 @@ def test_a_batch_downloads_concurrently_in_manifest_order_and_names_the_objects_
     aws, tmp_path
 ):
     """More objects than download slots; one deleted by lifecycle, one overwritten after the claim."""
+    from edgesense.aws.clients import AwsClients
     from edgesense.aws.downloads import DOWNLOAD_CONCURRENCY
-    from edgesense.pipeline import Hooks, _source
+    from edgesense.tasks.common import batch_source
 
     keys = [f"logs/dl/ak-{i}-{i}-{i}-ds.gz" for i in range(DOWNLOAD_CONCURRENCY + 4)]
     stamps = [aws.put_log(k, f"body {i}".encode()) for i, k in enumerate(keys)]
     interval = Interval(min(stamps) - timedelta(seconds=1), max(stamps) + timedelta(seconds=1))
     s = settings(settle_seconds=0)
-    hooks = Hooks.create(s)
-    source = _source(s, hooks)
-    claimed = claim_batches(s, interval, prefix="logs/dl/", now=interval.end, hooks=hooks)
+    clients = AwsClients(s.aws_conn_id)
+    source = batch_source(s, clients)
+    claimed = claim_batches(s, interval, prefix="logs/dl/", now=interval.end, clients=clients)
     manifest = source.load_manifest(claimed["batches"][0])
     aws.s3.delete_object(Bucket=s.ingest_bucket, Key=keys[3])
     aws.put_log(keys[7], b"a different body")

@@ -22,12 +22,12 @@ from edgesense.metrics import (
     MAX_DATUMS_PER_CALL,
     MAX_VALUES_PER_DATUM,
     PAYLOAD_BUDGET,
+    Window,
     build_datums,
     check_datum,
     encoded_size,
     pack,
     pipeline_datums,
-    split_by_window,
 )
 
 NS = "edgesense/test"
@@ -258,10 +258,10 @@ def test_check_datum_accepts_datums_right_at_the_limits(change):
     check_datum(simple_datum(1) | change)
 
 
-# --- split_by_window ------------------------------------------------------------------------
+# --- the CloudWatch window ------------------------------------------------------------------------
 
 
-def test_split_by_window_skips_datums_older_than_14_days_or_more_than_2_hours_ahead():
+def test_the_window_skips_datums_older_than_14_days_or_more_than_2_hours_ahead():
     now = T0
     stamps = {
         "too-old": now - timedelta(days=14, minutes=1),
@@ -272,8 +272,8 @@ def test_split_by_window_skips_datums_older_than_14_days_or_more_than_2_hours_ah
     }
     datums = {label: pipeline_datums({"LinesProcessed": 1}, t)[0] for label, t in stamps.items()}
 
-    keep, skip = split_by_window(
-        list(datums.values()), now, max_age=timedelta(days=14), max_future=timedelta(hours=2)
+    keep, skip = Window(max_age=timedelta(days=14), max_future=timedelta(hours=2)).split(
+        list(datums.values()), now
     )
 
     assert keep == [datums["oldest-kept"], datums["now"], datums["newest-kept"]]

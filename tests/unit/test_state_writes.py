@@ -29,17 +29,17 @@ class RetriedAfterLanding(MemoryS3):
 def test_a_plan_whose_own_write_landed_before_a_retry_is_still_ours():
     store = PlanStore(RetriedAfterLanding(), "b")
 
-    plan, ours = store.create("batch", hashed(1))
+    plan, ours = store.create(hashed(1))
 
     assert ours
-    assert store.load("batch")["writer"] == plan["writer"]
+    assert store.load("batch").writer == plan.writer
 
 
 def test_a_rivals_plan_is_not_ours():
     s3 = MemoryS3()
-    PlanStore(s3, "b").create("batch", hashed(1))
+    PlanStore(s3, "b").create(hashed(1))
 
-    _, ours = PlanStore(s3, "b").create("batch", hashed(2))
+    _, ours = PlanStore(s3, "b").create(hashed(2))
 
     assert not ours
 
@@ -48,11 +48,11 @@ def test_an_intent_whose_own_write_landed_before_a_retry_is_sent_not_skipped():
     s3, cw = RetriedAfterLanding(), ScriptedCloudWatch()
     p = hashed(2)
 
-    result = Publisher(cw, s3, "b").publish("batch", p)
+    result = Publisher(cw, s3, "b").publish(p)
 
     assert (result["calls_sent"], result["calls_skipped"]) == (2, 0)
     assert len(cw.accepted) == 2
-    assert marker_key("batch", 1, "done", p["plan_hash"]) in s3.objects
+    assert marker_key("batch", 1, "done", p.plan_hash) in s3.objects
 
 
 def test_a_manifest_that_cannot_be_read_stops_the_claim_instead_of_being_skipped():
@@ -64,11 +64,7 @@ def test_a_manifest_that_cannot_be_read_stops_the_claim_instead_of_being_skipped
             raise ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
                               "GetObject")  # fmt: skip
 
-    class Hook:
-        def get_conn(self):
-            return Throttled()
-
-    source = BatchSource(Hook(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
+    source = BatchSource(Throttled(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
     with pytest.raises(ClientError, match="SlowDown"):
         source._read_manifest("20261124T082600-20261124T082700-0")
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edgesense.aws import STATE_PREFIX, is_not_found, is_precondition_failed
+from edgesense.aws.s3 import STATE_PREFIX, is_not_found, is_precondition_failed
 from edgesense.budget import Volumes
 
 VOLUMES_KEY = f"{STATE_PREFIX}budget/volumes.json"

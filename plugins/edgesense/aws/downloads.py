@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from edgesense.aws import is_not_found, is_precondition_failed
+from edgesense.aws.s3 import is_not_found, is_precondition_failed
 from edgesense.formats import InflateGuard, InflateLimitExceeded
 from edgesense.keys import local_name
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from edgesense.aws import STATE_PREFIX, create_once, get_json, list_keys
+from edgesense.aws.s3 import STATE_PREFIX, create_once, get_json, list_keys
 
 log = logging.getLogger(__name__)
 

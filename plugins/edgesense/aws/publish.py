@@ -31,45 +31,30 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from edgesense.aws import STATE_PREFIX, create_once, error_code, get_json, list_keys
-from edgesense.aws.plans import PlanConflict, check
-from edgesense.metrics import Call, to_boto
+from edgesense.aws.s3 import STATE_PREFIX, create_once, error_code, get_json, list_keys
+from edgesense.metrics import Call, Window, to_boto
+from edgesense.plan import BatchPlan, PlanConflict
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
 LEDGER_PREFIX = f"{STATE_PREFIX}ledger/"
 #: Error responses after which the call was certainly not applied and may be sent again.
 RETRYABLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "ServiceUnavailable"}
-#: A datum this close to CloudWatch's 14-day limit is dropped at send time rather than
-#: letting CloudWatch reject the whole call.
+#: A datum this close to the end of CloudWatch's window is dropped at send time rather
+#: than letting CloudWatch reject the whole call.
 SEND_WINDOW_MARGIN = timedelta(minutes=15)
-MAX_AGE = timedelta(days=14)
 
 
 class LedgerWriteFailed(RuntimeError):
     """A call went out but its ``done`` marker could not be written; it will not be re-sent."""
-
-
-class CloudWatchMetricsHook(AwsBaseHook):
-    """CloudWatch (metrics) through the amazon provider's connection handling."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from botocore.config import Config
-
-        kwargs["client_type"] = "cloudwatch"
-        # One attempt per call: botocore would otherwise re-send after a read timeout, when
-        # CloudWatch may already have applied the datums. Publisher retries what is safe.
-        kwargs.setdefault("config", Config(retries={"max_attempts": 1, "mode": "standard"}))
-        super().__init__(*args, **kwargs)
-
-    @cached_property
-    def client(self) -> Any:
-        return self.get_conn()
 
 
 def marker_key(bid: str, index: int, kind: str = "done", plan_hash: str | None = None) -> str:
@@ -88,8 +73,6 @@ def describe(call: Call) -> str:
 
 def certainly_not_sent(exc: BaseException) -> bool:
     """True when CloudWatch cannot have applied the call: an error response, or no connection."""
-    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
-
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
         return status < 500 or error_code(exc) in RETRYABLE
@@ -101,10 +84,11 @@ class Publisher:
 
     def __init__(
         self,
-        cloudwatch: Any,
-        s3_client: Any,
+        cloudwatch: CloudWatchClient,
+        s3_client: S3Client,
         store_bucket: str,
         *,
+        window: Window | None = None,
         base_delay: float = 0.3,
         max_attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
@@ -112,6 +96,7 @@ class Publisher:
         self.cw = cloudwatch
         self.s3 = s3_client
         self.bucket = store_bucket
+        self.window = window or Window()
         self.base_delay = base_delay
         self.max_attempts = max_attempts
         self.sleep = sleep
@@ -140,9 +125,8 @@ class Publisher:
             )
         return out
 
-    def publish(self, bid: str, plan: dict[str, Any]) -> dict[str, int]:
-        h = check(plan, bid)
-        calls = [Call.from_json(c) for c in plan["calls"]]
+    def publish(self, plan: BatchPlan) -> dict[str, Any]:
+        bid, h, calls = plan.batch_id, plan.verified().plan_hash, plan.calls
         led = self.ledger(bid, h)
         ambiguous = sorted(led["intent"] - led["done"])
         for i in ambiguous:
@@ -170,7 +154,7 @@ class Publisher:
             sent += 1
             datums += len(keep)
         log.info("batch %s: %d call(s) sent (%d datums), %d already published, %d ambiguous, %d taken by another "
-                 "publisher, %d datum(s) past the 14-day window dropped", bid, sent, datums,
+                 "publisher, %d datum(s) out of CloudWatch's window dropped", bid, sent, datums,
                  skipped - len(ambiguous), len(ambiguous), taken, dropped)  # fmt: skip
         return {
             "calls_sent": sent,
@@ -184,9 +168,9 @@ class Publisher:
         }
 
     def _in_window(self, call: Call) -> list[dict[str, Any]]:
-        """The call's datums as boto3 wants them, minus those that aged past the 14-day limit."""
-        oldest = datetime.now(UTC) - MAX_AGE + SEND_WINDOW_MARGIN
-        return [b for d in call.datums if (b := to_boto(d))["Timestamp"] >= oldest]
+        """The call's datums as boto3 wants them, minus those that aged out of CloudWatch's window."""
+        keep, _ = self.window.split(list(call.datums), datetime.now(UTC), margin=SEND_WINDOW_MARGIN)
+        return [to_boto(d) for d in keep]
 
     def _mark(self, bid: str, i: int, kind: str, call: Call, h: str | None, retries: int = 3) -> bool:
         """Create a marker (``If-None-Match``); False when the intent was already someone else's.
@@ -205,7 +189,7 @@ class Publisher:
                     return True  # only the intent's owner writes done: an earlier try of ours landed
                 held = get_json(self.s3, self.bucket, key) or {}
                 return held.get("publisher") == self.token
-            except Exception as exc:
+            except (ClientError, BotoCoreError) as exc:
                 if attempt == retries:
                     if kind == "done":
                         raise LedgerWriteFailed(
@@ -225,7 +209,7 @@ class Publisher:
             try:
                 self.cw.put_metric_data(Namespace=call.namespace, MetricData=list(call.datums))
                 return
-            except Exception as exc:
+            except ClientError as exc:
                 code = error_code(exc)
                 if code not in RETRYABLE or attempt == self.max_attempts:
                     raise

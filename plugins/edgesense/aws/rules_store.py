@@ -12,11 +12,12 @@ import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, exists, get_json, put_json
+from edgesense.aws.s3 import STATE_PREFIX, exists, get_json, put_json
 from edgesense.rules import RuleSet, sample_rule_set, validate_items
 
 if TYPE_CHECKING:
-    from airflow.providers.amazon.aws.hooks.dynamodb import DynamoDBHook
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,11 @@ def snapshot_key(version: str) -> str:
 
 class RulesStore:
     """The rules table. ``client`` is a DynamoDB *resource's* client, which takes and
-    returns plain Python values (Decimal for N): from the DAGs' hook or from plain boto3."""
+    returns plain Python values (Decimal for N): :attr:`AwsClients.dynamodb`."""
 
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
         self.client = client
         self.table = table
-
-    @classmethod
-    def from_hook(cls, dynamodb: DynamoDBHook, table: str) -> RulesStore:
-        return cls(dynamodb.get_conn().meta.client, table)
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item, following LastEvaluatedKey across 1 MB pages."""
@@ -85,7 +82,7 @@ class RulesStore:
 class Snapshots:
     """Immutable rule snapshots in the store bucket, plus a pointer to the last good one."""
 
-    def __init__(self, s3_client: Any, bucket: str) -> None:
+    def __init__(self, s3_client: S3Client, bucket: str) -> None:
         self.s3 = s3_client
         self.bucket = bucket
 

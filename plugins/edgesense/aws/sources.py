@@ -22,14 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aws import STATE_PREFIX, create_once, get_json, is_transient, list_keys
 from edgesense.aws.downloads import Fetcher, InflateLimits
 from edgesense.aws.object_index import ObjectIndex
+from edgesense.aws.s3 import STATE_PREFIX, create_once, get_json, is_transient, list_keys
 from edgesense.interval import Interval
 from edgesense.keys import batch_id, listing_prefixes, parse_batch_id
 
 if TYPE_CHECKING:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from mypy_boto3_s3 import S3Client
 
 __all__ = ["BatchSource", "Interval", "manifest_key", "shards"]
 
@@ -89,7 +89,7 @@ class BatchSource:
 
     def __init__(
         self,
-        s3: S3Hook,
+        client: S3Client,
         *,
         ingest_bucket: str,
         store_bucket: str,
@@ -98,9 +98,8 @@ class BatchSource:
         shard_bytes: int = 256 * 1024 * 1024,
         inflate: InflateLimits | None = None,
     ) -> None:
-        self.s3 = s3
         self.shard_bytes = shard_bytes
-        self.client = s3.get_conn()
+        self.client = client
         self.ingest_bucket = ingest_bucket
         self.store_bucket = store_bucket
         self.key_layout = key_layout

@@ -14,12 +14,23 @@ import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgesense.aggregate import SourceFile
+from edgesense.archive import ArchiveBatch, Archiver
+from edgesense.aws.clients import AwsClients
+from edgesense.aws.plans import PlanStore
+from edgesense.aws.rules_store import Snapshots
+from edgesense.aws.s3 import exists, get_json, list_keys, put_json
+from edgesense.aws.sources import MANIFEST_PREFIX
 from edgesense.config import Settings
 from edgesense.interval import Interval
 from edgesense.keys import parse_batch_id
+from edgesense.tables import partitions_of
+from edgesense.tasks.common import batch_source, clients_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +45,8 @@ def record_key(interval: Interval) -> str:
     return f"{ARCHIVE_PREFIX}dt={interval.start:%Y-%m-%d}/{run_id(interval)}.json"
 
 
-def batches_in(client, bucket: str, interval: Interval) -> list[str]:
+def batches_in(client: S3Client, bucket: str, interval: Interval) -> list[str]:
     """The batches claimed in the interval: those whose own interval starts in it."""
-    from edgesense.aws import list_keys
-    from edgesense.aws.sources import MANIFEST_PREFIX
-
     out, day = [], interval.start.replace(hour=0, minute=0, second=0, microsecond=0)
     while day < interval.end:
         for key in list_keys(client, bucket, f"{MANIFEST_PREFIX}dt={day:%Y-%m-%d}/"):
@@ -54,41 +62,27 @@ def batches_in(client, bucket: str, interval: Interval) -> list[str]:
 
 
 def pending_batches(
-    settings: Settings, interval: Interval, *, hooks: Any = None, now: datetime | None = None
-):
+    settings: Settings, interval: Interval, *, clients: AwsClients | None = None, now: datetime | None = None
+) -> str | None:
     """None when the interval can be archived; else why not yet (batches still being aggregated)."""
-    from edgesense.aws.plans import PlanStore
-    from edgesense.pipeline import Hooks
-
     now = now or datetime.now(UTC)
     ready = interval.end + timedelta(seconds=settings.settle_seconds)
     if now < ready:
         return f"interval ends {interval.end:%H:%M:%S}; its last claim runs after {ready:%H:%M:%S}"
-    hooks = hooks or Hooks.create(settings)
-    plans = PlanStore(hooks.s3.get_conn(), settings.store_bucket)
-    waiting = [
-        bid
-        for bid in batches_in(hooks.s3.get_conn(), settings.store_bucket, interval)
-        if plans.get(bid) is None
-    ]
+    s3 = clients_for(settings, clients).s3
+    plans = PlanStore(s3, settings.store_bucket)
+    waiting = [bid for bid in batches_in(s3, settings.store_bucket, interval) if not plans.exists(bid)]
     if waiting and now < interval.end + timedelta(minutes=settings.archive_grace_minutes):
         return f"{len(waiting)} batch(es) not aggregated yet, e.g. {waiting[0]}"
     return None
 
 
 def archive_interval(
-    settings: Settings, interval: Interval, *, reprocess: bool = False, hooks: Any = None
+    settings: Settings, interval: Interval, *, reprocess: bool = False, clients: AwsClients | None = None
 ) -> dict[str, Any]:
     """Write the interval's ``requests`` files, replace its earlier ones, record what was written."""
-    from edgesense.archive import ArchiveBatch, Archiver
-    from edgesense.aws import exists, get_json, put_json
-    from edgesense.aws.catalog import partitions_of
-    from edgesense.aws.plans import PlanStore
-    from edgesense.aws.rules_store import Snapshots
-    from edgesense.pipeline import Hooks, _source
-
-    hooks = hooks or Hooks.create(settings)
-    client, bucket = hooks.s3.get_conn(), settings.store_bucket
+    clients = clients_for(settings, clients)
+    client, bucket = clients.s3, settings.store_bucket
     rid, rkey = run_id(interval), record_key(interval)
     prior = get_json(client, bucket, rkey) or {}
     plans = PlanStore(client, bucket)
@@ -100,7 +94,7 @@ def archive_interval(
                      len(prior["outputs"]), rkey)  # fmt: skip
             return prior
         log.warning("interval %s is archived again: %s", rid, why or "some of its files are missing")
-    source, snapshots = _source(settings, hooks), Snapshots(client, bucket)
+    source, snapshots = batch_source(settings, clients), Snapshots(client, bucket)
     summary: dict[str, Any] = {"interval": [interval.start.isoformat(), interval.end.isoformat()], "batches": [],
                                "skipped": {}, "missing_objects": []}  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="edgesense-archive-", dir=settings.work_dir or None))
@@ -112,14 +106,14 @@ def archive_interval(
                 summary["skipped"][bid] = "no plan: never aggregated (or its aggregation failed)"
                 log.warning("batch %s has no plan after the grace period: left out of the archive", bid)
                 continue
-            if plan.get("legacy_requests") or any(k.startswith("requests/") for k in plan.get("outputs", ())):
+            if plan.archived_by_ingest:
                 summary["skipped"][bid] = "archived by the ingest DAG (before edgesense_archive)"
                 continue
             objects = source.objects_of(source.load_manifest(bid))
             arrived = {o["key"]: datetime.fromisoformat(o["last_modified"]) for o in objects}
             files, missing = source.fetcher.download(objects, work / "in" / bid)
             summary["missing_objects"] += [{"batch": bid, **m} for m in missing]
-            key = plan.get("rules_key")
+            key = plan.rules_key
             if key not in rules_cache:
                 rules_cache[key] = snapshots.load(key)
             batches.append(
@@ -160,15 +154,13 @@ def archive_interval(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _changed_since(prior: dict[str, Any], batches: list[str], plans) -> str | None:
+def _changed_since(prior: dict[str, Any], batches: list[str], plans: PlanStore) -> str | None:
     """Why an archived interval must be written again (batches claimed or aggregated since), or None."""
     known = set(prior.get("batches", ())) | set(prior.get("skipped", {}))
     if new := sorted(set(batches) - known):
         return f"{len(new)} batch(es) claimed since it was archived, e.g. {new[0]}"
     waited = [
-        b
-        for b, why in prior.get("skipped", {}).items()
-        if why.startswith("no plan") and plans.get(b) is not None
+        b for b, why in prior.get("skipped", {}).items() if why.startswith("no plan") and plans.exists(b)
     ]
     if waited:
         return f"{len(waited)} batch(es) aggregated since it was archived, e.g. {waited[0]}"
