@@ -13,8 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from edgesense.metrics import FAMILIES, METRICS
+
 OTHER = "Other"
 HOUR_FMT = "%Y-%m-%dT%H"
+#: Family metric name -> its status range.
+FAMILY_RANGES = {name: (lo, hi) for name, _, lo, hi in FAMILIES}
 
 Volumes = dict[str, dict[str, dict[str, int]]]  # hour -> host -> pattern -> requests
 
@@ -39,10 +43,13 @@ def allowed_patterns(volumes: Volumes, budget: int) -> dict[str, set[str]]:
         for host, patterns in hosts.items():
             for pattern, n in patterns.items():
                 totals[host][pattern] += n
-    return {
-        host: {p for p, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:budget]}
-        for host, counts in totals.items()
-    }
+    return {host: top_patterns(counts, budget) for host, counts in totals.items()}
+
+
+def top_patterns(requests_by_pattern: Mapping[str, int], budget: int) -> set[str]:
+    """The ``budget`` patterns with most requests (ties by name): the ranking of the budget."""
+    ranked = sorted(requests_by_pattern.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {p for p, _ in ranked[:budget]}
 
 
 def apply(
@@ -60,3 +67,29 @@ def apply(
             r = {**r, "url_pattern": OTHER}
         out.append(r)
     return out, sorted(rolled)
+
+
+def series_count(
+    counts: Iterable[tuple[str, str, int, int]], *, shape: str = "default", budget: int = 0
+) -> dict[str, int]:
+    """CloudWatch series (each a billed custom metric) that (host, pattern, status, requests)
+    counts produce, per metric, with the budget applied as the pipeline applies it."""
+    rows = list(counts)
+    if budget > 0:
+        volume: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for host, pattern, _, n in rows:
+            volume[host][pattern] += n
+        keep = {h: top_patterns(v, budget) for h, v in volume.items()}
+        rows = [(h, p if p in keep[h] else OTHER, s, n) for h, p, s, n in rows]
+    series: dict[str, set] = defaultdict(set)
+    for host, pattern, status, _ in rows:
+        for name, (_, dims) in METRICS.items():
+            if shape == "original" and dims == ("Host",):
+                continue  # the original's shape has no per-host totals
+            family = FAMILY_RANGES.get(name)
+            if family is not None and not family[0] <= status <= family[1]:
+                continue
+            series[name].add(
+                tuple({"Host": host, "ResponseCode": status, "UrlPatternId": pattern}[d] for d in dims)
+            )
+    return {name: len(v) for name, v in sorted(series.items())}

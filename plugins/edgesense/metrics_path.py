@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from edgesense import sql
 from edgesense.aggregate import Aggregator, BatchResult, SourceFile, _micros
 from edgesense.duck import Session, engine_detects_truncated_gzip
 from edgesense.formats import CorruptObject, Sniffed, detect, gzip_problem
@@ -107,8 +108,15 @@ class MetricsAggregator:
     def latency_distribution(self) -> list[dict[str, Any]]:
         return self.session.rows("ingest/latency_distribution.sql")
 
-    def output_rows(self) -> list[dict[str, Any]]:
-        return self.session.rows("cli/aggregate_output.sql")
+    def write_output(self, out: Path) -> int:
+        """The CLI's output (``.csv`` or ``.parquet``), straight from DuckDB; returns its row count."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rel = self.con.sql(sql.load("duckdb/cli/aggregate_output.sql"))
+        if out.suffix == ".csv":
+            rel.to_csv(str(out), header=True)
+        else:
+            rel.to_parquet(str(out))
+        return int(rel.shape[0])
 
     def reject_sample(self, limit: int) -> list[dict[str, Any]]:
         return self.line.reject_sample(limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgesense.aggregate import Aggregator, SourceFile
+from edgesense.duck import Session
 from edgesense.rules import RuleSet
 
 
@@ -81,3 +82,11 @@ class History:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def top_unmatched_of_day(files: list[Path], top: int) -> list[tuple[str, str, int]]:
+    """The top unmatched (host, path, requests) of a day's ``unmatched_paths`` files."""
+    if not files:
+        return []
+    with Session(threads=2, memory_limit="1GB") as s:
+        return s.run("cli/unmatched_report.sql", {"files": [str(f) for f in files], "top": top}).fetchall()

@@ -215,13 +215,30 @@ def validate_items(items: Iterable[Mapping[str, Any]]) -> RuleSet:
     return RuleSet(rules=tuple(sorted(good)), rejected=tuple(rejected))
 
 
+#: The original's CSV columns, and the optional ones edgesense adds.
+CSV_COLUMNS = ("Id", "Regex", "Rank")
+OPTIONAL_COLUMNS = ("Host", "Enabled", "Description")
+
+
 def read_csv_rules(text: str) -> RuleSet:
     """Rules from the original's CSV: header ``Id,Regex,Rank``, optionally Host, Enabled, Description."""
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"Id", "Regex", "Rank"} - set(reader.fieldnames or ())
+    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
     if missing:
         raise ValueError(f"rules CSV lacks column(s) {', '.join(sorted(missing))}; expected Id,Regex,Rank")
     return validate_items(reader)
+
+
+def csv_text(rules: Iterable[Rule]) -> str:
+    """The original's CSV (``Id,Regex,Rank``), plus optional columns only if a rule uses them."""
+    rules = list(rules)
+    extra = [c for c in OPTIONAL_COLUMNS if any(c in r.to_item() for r in rules)]
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *extra], lineterminator="\n")
+    w.writeheader()
+    for r in rules:
+        w.writerow({k: ("false" if v is False else v) for k, v in r.to_item().items()})
+    return out.getvalue()
 
 
 def sample_rule_set() -> RuleSet:

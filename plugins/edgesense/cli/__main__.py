@@ -1,0 +1,3 @@
+from edgesense.cli import main
+
+raise SystemExit(main())

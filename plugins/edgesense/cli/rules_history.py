@@ -1,0 +1,98 @@
+"""``edgesense rules dry-run|cost``: rule sets evaluated on local log files or a day of ``requests``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, settings
+from edgesense.cli.rules import download_day, load_rules, print_rejections, table_of
+
+
+def add_parsers(rsub: argparse._SubParsersAction) -> None:
+    rd = rsub.add_parser(
+        "dry-run", help="counts per pattern with the current and a new rule set, and the difference"
+    )
+    rd.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rd.add_argument("--rules", required=True, help="the new rules CSV")
+    rd.add_argument("--current", help="current rules CSV (default: the table)")
+    rd.set_defaults(func=cmd_dry_run)
+    rc = rsub.add_parser("cost", help="CloudWatch series the rules produce, and their monthly cost")
+    rc.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rc.add_argument("--rules", help="rules CSV instead of the table")
+    rc.add_argument("--price", type=float, default=0.30, help="USD per series per month (first tier)")
+    rc.add_argument("--shape", choices=("default", "original"), default="default")
+    rc.add_argument("--budget", type=int, default=0, help="max UrlPatternId values per host (0 = none)")
+    rc.set_defaults(func=cmd_cost)
+    for sp in (rd, rc):
+        sp.add_argument("--date", help="UTC day of requests Parquet to use (default: today)")
+        sp.add_argument("--bucket", help=BUCKET_HELP)
+        sp.add_argument("--table", help=TABLE_HELP)
+        sp.add_argument("--unmatched", default="Unmatched")
+        sp.add_argument("--top", type=int, default=10)
+
+
+def _history(args: argparse.Namespace, tmp: Path):
+    """(the requests to evaluate, where they came from), or None after saying what is wrong."""
+    from edgesense.relabel import History
+
+    if args.files:
+        return History.from_logs(
+            [Path(f) for f in args.files], unmatched=args.unmatched
+        ), f"{len(args.files)} file(s)"
+    day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
+    bucket = args.bucket or settings().store_bucket
+    files = download_day(bucket, "requests", day, tmp)
+    if not files:
+        print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
+        return None
+    return History.from_parquet(files, unmatched=args.unmatched), f"s3://{bucket}/requests/dt={day}/"
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from edgesense.budget import series_count
+    from edgesense.metrics import PIPELINE_METRICS
+
+    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
+        got = _history(args, Path(tmp))
+        if got is None:
+            return 2
+        history, source = got
+        with history:
+            rules = load_rules(args.rules, None if args.rules else table_of(args))
+            per_metric = series_count(history.label(rules).counts(), shape=args.shape, budget=args.budget)
+    total = sum(per_metric.values()) + len(PIPELINE_METRICS)
+    print(f"CloudWatch series for {source} with rules {rules.version} ({len(rules.active)} enabled):")
+    for name, n in per_metric.items():
+        print(f"  {name:<20}{n:>8}")
+    print(f"  {'pipeline metrics':<20}{len(PIPELINE_METRICS):>8}")
+    print(f"  {'total':<20}{total:>8}  ~ ${total * args.price:,.2f} per month at ${args.price}/series")
+    return 0
+
+
+def cmd_dry_run(args: argparse.Namespace) -> int:
+    from edgesense.rule_changes import dry_run
+
+    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
+        got = _history(args, Path(tmp))
+        if got is None:
+            return 2
+        history, source = got
+        with history:
+            current = load_rules(args.current, None if args.current else table_of(args))
+            result = dry_run(history, current, load_rules(args.rules, None), top=args.top)
+    print(f"dry-run over {result.requests:,} request(s) from {source}:")
+    print(f"  current rules {current.version} ({len(current.active)} enabled) -> new rules {result.new.version} "
+          f"({len(result.new.active)} enabled)")  # fmt: skip
+    print(f"  {'pattern':<24}{'before':>10}{'after':>10}{'change':>10}")
+    for pattern, before, after in result.changes():
+        print(f"  {pattern:<24}{before:>10,}{after:>10,}{after - before:>+10,}")
+    for label, top in (("before", result.top_before), ("after", result.top_after)):
+        print(f"  top unmatched paths {label}:")
+        for host, path, n in top:
+            print(f"    {n:>8,}  {host}  {path}")
+    print_rejections(result.new)
+    return 0
