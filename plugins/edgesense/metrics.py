@@ -22,6 +22,7 @@ MAX_BYTES_PER_CALL = 1_000_000
 PAYLOAD_BUDGET = 900_000  # headroom under 1 MB for headers and protocol framing
 MAX_VALUES_PER_DATUM = 150
 MAX_DIMENSIONS = 30
+MAX_DIMENSION_VALUE = 1024
 MAX_ABS_VALUE = 2.0**360
 
 FAMILIES: tuple[tuple[str, int, int, int], ...] = (
@@ -163,16 +164,29 @@ def sort_datums(datums: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(datums, key=_sort_key)
 
 
+def dimension_value_problem(value: str) -> str | None:
+    """Why CloudWatch would refuse a dimension value (1-1024 characters of printable ASCII, not
+    only spaces), or None. Rule ids become UrlPatternId values, so rules check theirs here too;
+    the host check of ``request_problem`` (macros.sql) is stricter (tests/unit/test_metrics.py)."""
+    if not value or not value.strip():
+        return "is empty"
+    if len(value) > MAX_DIMENSION_VALUE:
+        return f"is longer than {MAX_DIMENSION_VALUE} characters (CloudWatch dimension value limit)"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "has control characters, which CloudWatch dimension values cannot hold"
+    if not value.isascii():
+        return "is not ASCII, which CloudWatch dimension values must be"
+    return None
+
+
 def check_datum(d: dict[str, Any]) -> None:
     """Refuse a datum CloudWatch would reject, before it can fail a whole call."""
     if len(d["Dimensions"]) > MAX_DIMENSIONS:
         raise ValueError(f"{d['MetricName']}: more than {MAX_DIMENSIONS} dimensions")
     for dim in d["Dimensions"]:
-        v = dim["Value"]
-        if not 1 <= len(v) <= 1024:
-            raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be 1-1024 characters")
-        if not v.strip() or not v.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in v):
-            raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be printable ASCII")
+        if problem := dimension_value_problem(dim["Value"]):
+            raise ValueError(f"{d['MetricName']}: dimension {dim['Name']} value must be 1-1024 characters of "
+                             f"printable ASCII; it {problem}")  # fmt: skip
     values = d.get("Values", [d.get("Value", 0.0)])
     counts = d.get("Counts")
     if counts is not None and (

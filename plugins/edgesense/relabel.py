@@ -59,8 +59,9 @@ class History:
         """
         assert self.rules is not None, "label() first"
         self.agg.run("relabel/relabel_minute_metrics.sql", {"rules_version": self.rules.version})
-        rel = self.agg.con.table("minute_metrics")
-        if rel.aggregate("count(*)").fetchall()[0][0] == 0:
+        self.agg.run("line/minute_metrics.sql")
+        rel = self.agg.con.sql("SELECT *, batch_id AS file_batch FROM minute_metrics")
+        if rel.shape[0] == 0:
             return {}
         staging = out_dir / "staging"
         staging.mkdir(parents=True, exist_ok=True)

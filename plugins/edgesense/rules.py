@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from edgesense.metrics import dimension_value_problem
+
 MAX_REGEX_BYTES = 4096
 _PLAIN_HOST = re.compile(r"[A-Za-z0-9.-]+")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -153,19 +155,6 @@ def regex_problem(regex: str) -> str | None:
     return None
 
 
-def dimension_value_problem(value: str) -> str | None:
-    """CloudWatch dimension values are 1–1024 characters and not only whitespace."""
-    if not value or not value.strip():
-        return "Id is empty"
-    if len(value) > 1024:
-        return "Id is longer than 1024 characters (CloudWatch dimension value limit)"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        return "Id has control characters, which CloudWatch dimension values cannot hold"
-    if not value.isascii():
-        return "Id must be ASCII to be a CloudWatch dimension value"
-    return None
-
-
 def validate_items(items: Iterable[Mapping[str, Any]]) -> RuleSet:
     """Validate raw items; a bad rule is rejected with its reason and never stops the others."""
     good: list[Rule] = []
@@ -177,7 +166,7 @@ def validate_items(items: Iterable[Mapping[str, Any]]) -> RuleSet:
         label = rid or f"#{n}"
         problem = dimension_value_problem(rid)
         if problem:
-            rejected.append(Rejection(label, problem))
+            rejected.append(Rejection(label, f"Id {problem}"))
             continue
         if rid in seen:
             rejected.append(Rejection(rid, "duplicate Id"))

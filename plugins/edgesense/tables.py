@@ -2,7 +2,7 @@
 
 The Glue tables (:mod:`edgesense.aws.catalog`) are made from :data:`TABLES`; the SQL that
 writes the files (``build_requests.sql``, ``minute_metrics.sql``) and the Athena DDL in
-``include/sql/athena/`` are tested against it (``tests/unit/test_tables.py``).
+``include/sql/athena/`` are tested against it (``test_parsing.py``, ``test_athena_sql.py``).
 """
 
 from __future__ import annotations

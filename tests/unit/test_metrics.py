@@ -25,6 +25,7 @@ from edgesense.metrics import (
     Window,
     build_datums,
     check_datum,
+    dimension_value_problem,
     encoded_size,
     pack,
     pipeline_datums,
@@ -486,3 +487,36 @@ def test_every_traffic_datum_is_distinct():
     )
 
     assert max(keys.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "accepted"),
+    [
+        ("www.example.com", True),
+        ("API.Example.COM", True),
+        ("[::1]", True),
+        ("host:8080", True),
+        ("x" * 255, True),
+        ("x" * 256, False),
+        ("", False),
+        ("-", False),
+        (" ", False),
+        ("a b", False),
+        ("a\tb", False),
+        ("café.example", False),
+        ("a\x7fb", False),
+    ],
+)
+def test_every_host_the_sql_accepts_is_a_valid_cloudwatch_dimension_value(host, accepted):
+    """The host check of request_problem (macros.sql) is stricter than CloudWatch's rule for a
+    dimension value (dimension_value_problem): a host it lets through is always publishable."""
+    from edgesense.duck import Session
+
+    with Session(threads=1) as s:
+        problem = s.con.execute(
+            "SELECT request_problem(NULL, '1', 1e6, '200', $host, NULL, NULL, NULL, NULL::TIMESTAMP, 0, 0)",
+            {"host": host},
+        ).fetchall()[0][0]
+    assert (problem is None) == accepted, problem
+    if accepted:
+        assert dimension_value_problem(host.lower()) is None

@@ -352,7 +352,7 @@ def test_a_host_that_cannot_be_a_cloudwatch_dimension_is_rejected(tmp_path, host
 
 def test_parquet_column_types_match_the_glue_tables(tmp_path):
     """Athena reads Parquet by the Glue types: a DOUBLE where Glue says bigint fails queries."""
-    from edgesense.aws.catalog import TABLES
+    from edgesense.tables import TABLES
 
     hive = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int", "TIMESTAMP": "timestamp"}
     agg, _, _ = run(tmp_path, {"k": [DS2_SAMPLE, ds2()]})
