@@ -9,6 +9,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Field order of Akamai's documented sample line (log-formats reference, sample A and C).
+DOCS_SAMPLE_FIELDS: tuple[str, ...] = (
+    "version", "streamId", "cp", "reqId", "reqTimeSec", "bytes", "cliIP", "statusCode", "proto",
+    "reqHost", "reqMethod", "reqPath", "reqPort", "rspContentLen", "rspContentType", "UA",
+    "tlsOverheadTimeMSec", "tlsVersion", "objSize", "uncompressedSize", "overheadBytes", "totalBytes",
+    "queryStr", "breadcrumbs", "accLang", "cookie", "range", "referer", "xForwardedFor", "maxAgeSec",
+    "reqEndTimeMSec", "errorCode", "turnAroundTimeMSec", "transferTimeMSec", "dnsLookupTimeMSec",
+    "lastByte", "edgeIP", "country", "state", "city", "serverCountry", "billingRegion", "cacheStatus",
+)  # fmt: skip
+
 
 def airflow_major() -> int:
     """2 or 3: which Airflow this venv runs (read from package metadata, importing nothing)."""

@@ -16,16 +16,6 @@ from typing import Any, Literal
 Format = Literal["ds2_json", "ds1_raw", "ds2_structured"]
 GZIP_MAGIC = b"\x1f\x8b"
 
-#: Field order of Akamai's documented sample line (log-formats reference, sample A and C).
-DOCS_SAMPLE_FIELDS: tuple[str, ...] = (
-    "version", "streamId", "cp", "reqId", "reqTimeSec", "bytes", "cliIP", "statusCode", "proto",
-    "reqHost", "reqMethod", "reqPath", "reqPort", "rspContentLen", "rspContentType", "UA",
-    "tlsOverheadTimeMSec", "tlsVersion", "objSize", "uncompressedSize", "overheadBytes", "totalBytes",
-    "queryStr", "breadcrumbs", "accLang", "cookie", "range", "referer", "xForwardedFor", "maxAgeSec",
-    "reqEndTimeMSec", "errorCode", "turnAroundTimeMSec", "transferTimeMSec", "dnsLookupTimeMSec",
-    "lastByte", "edgeIP", "country", "state", "city", "serverCountry", "billingRegion", "cacheStatus",
-)  # fmt: skip
-
 
 class CorruptObject(Exception):
     """An object that cannot be decompressed; it is quarantined, the batch goes on."""

@@ -13,9 +13,8 @@ import duckdb
 import pytest
 
 from edgesense.aggregate import Aggregator, SourceFile
-from edgesense.formats import DOCS_SAMPLE_FIELDS
 from edgesense.rules import RuleSet, sample_rule_set
-from helpers import ROOT
+from helpers import DOCS_SAMPLE_FIELDS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
 DS2_SAMPLE = (FIXTURES / "ds2_akamai_docs_sample.json").read_text().strip()

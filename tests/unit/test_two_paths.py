@@ -19,11 +19,10 @@ import pytest
 
 from edgesense.aggregate import Aggregator, SourceFile
 from edgesense.archive import ArchiveBatch, Archiver
-from edgesense.formats import DOCS_SAMPLE_FIELDS
 from edgesense.metrics import build_datums
 from edgesense.metrics_path import MetricsAggregator
 from edgesense.rules import Rule, RuleSet, sample_rule_set
-from helpers import ROOT
+from helpers import DOCS_SAMPLE_FIELDS, ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
 DS2_SAMPLE = json.loads((FIXTURES / "ds2_akamai_docs_sample.json").read_text())
