@@ -10,22 +10,27 @@ import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
 
 from edgesense.aws.s3 import STATE_PREFIX, is_not_found, is_precondition_failed
 from edgesense.budget import Volumes
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 VOLUMES_KEY = f"{STATE_PREFIX}budget/volumes.json"
 
 
 class VolumeStore:
-    def __init__(self, s3_client: Any, bucket: str) -> None:
+    def __init__(self, s3_client: S3Client, bucket: str) -> None:
         self.s3, self.bucket = s3_client, bucket
 
     def read(self) -> Volumes:
         try:
             return json.loads(self.s3.get_object(Bucket=self.bucket, Key=VOLUMES_KEY)["Body"].read())
-        except Exception as exc:
+        except ClientError as exc:
             if not is_not_found(exc):
                 raise
             return {}
@@ -35,7 +40,7 @@ class VolumeStore:
             try:
                 got = self.s3.get_object(Bucket=self.bucket, Key=VOLUMES_KEY)
                 current, cond = json.loads(got["Body"].read()), {"IfMatch": got["ETag"]}
-            except Exception as exc:
+            except ClientError as exc:
                 if not is_not_found(exc):
                     raise
                 current, cond = {}, {"IfNoneMatch": "*"}
@@ -43,7 +48,7 @@ class VolumeStore:
             try:
                 self.s3.put_object(Bucket=self.bucket, Key=VOLUMES_KEY, Body=json.dumps(new).encode(), **cond)
                 return new
-            except Exception as exc:
+            except ClientError as exc:
                 if not is_precondition_failed(exc):
                     raise
                 time.sleep(0.05 + random.random() * 0.2)

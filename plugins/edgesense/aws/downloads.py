@@ -12,12 +12,17 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from botocore.exceptions import ClientError
 
 from edgesense.aws.s3 import is_not_found, is_precondition_failed
 from edgesense.formats import InflateGuard, InflateLimitExceeded
 from edgesense.keys import local_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 #: Objects fetched at once: enough to hide S3 latency for 30-60 s DataStream files.
 DOWNLOAD_CONCURRENCY = 8
@@ -50,7 +55,9 @@ def quarantine_key(key: str) -> str:
 
 
 class Fetcher:
-    def __init__(self, client: Any, ingest_bucket: str, store_bucket: str, inflate: InflateLimits) -> None:
+    def __init__(
+        self, client: S3Client, ingest_bucket: str, store_bucket: str, inflate: InflateLimits
+    ) -> None:
         self.client, self.ingest_bucket, self.store_bucket, self.inflate = (
             client,
             ingest_bucket,
@@ -91,7 +98,7 @@ class Fetcher:
     def _fetch(self, obj: dict[str, Any], target: Path) -> tuple[Path | None, str | None, int]:
         try:
             resp = self.client.get_object(Bucket=self.ingest_bucket, Key=obj["key"], IfMatch=obj["etag"])
-        except Exception as exc:
+        except ClientError as exc:
             if is_not_found(exc):
                 return None, "object no longer exists", 0
             if is_precondition_failed(exc):

@@ -16,9 +16,12 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgesense.aws.s3 import STATE_PREFIX, create_once, get_json, list_keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def entry_key(bucket: str, key: str, etag: str) -> str:
 
 
 class ObjectIndex:
-    def __init__(self, client: Any, store_bucket: str, ingest_bucket: str) -> None:
+    def __init__(self, client: S3Client, store_bucket: str, ingest_bucket: str) -> None:
         self.client, self.bucket, self.ingest = client, store_bucket, ingest_bucket
 
     def owners(self, objects: list[dict[str, Any]]) -> list[str | None]:
