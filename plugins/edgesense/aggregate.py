@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from edgesense import sql
+from edgesense.config import Settings
 from edgesense.duck import Session
 from edgesense.formats import CorruptObject, detect
 from edgesense.loading import LineLoader
@@ -89,29 +90,42 @@ class BatchResult:
         }
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How lines are read, judged and named: the same on every path (metrics, line, archive)."""
+
+    #: The field order of DS2 STRUCTURED (space-separated) logs; empty: such files are rejected.
+    structured_fields: tuple[str, ...] = ()
+    unmatched: str = "Unmatched"
+    #: Unmatched paths kept per hour and batch in ``unmatched_paths``.
+    unmatched_top: int = 1000
+    #: The accepted event-time spread around an object's arrival (S3 LastModified).
+    max_event_age: timedelta = timedelta(days=30)
+    max_event_ahead: timedelta = timedelta(days=1)
+
+    @property
+    def bounds(self) -> dict[str, int]:
+        """The accepted spread in microseconds, as the SQL binds it."""
+        return {"max_age_us": _micros(self.max_event_age), "max_ahead_us": _micros(self.max_event_ahead)}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadOptions:
+        return cls(structured_fields=tuple(settings.structured_field_list), unmatched=settings.effective_unmatched,
+                   unmatched_top=settings.unmatched_top, max_event_age=timedelta(days=settings.max_event_age_days),
+                   max_event_ahead=timedelta(hours=settings.max_event_ahead_hours))  # fmt: skip
+
+
 class Aggregator:
-    """Parse and aggregate one batch with explicit DuckDB resources."""
+    """Parse and aggregate one batch with explicit DuckDB resources (or in a given session)."""
 
     def __init__(
-        self,
-        *,
-        threads: int = 2,
-        memory_limit: str = "1GB",
-        temp_dir: str | Path | None = None,
-        structured_fields: list[str] | None = None,
-        unmatched: str = "Unmatched",
-        unmatched_top: int = 1000,
-        max_event_age: timedelta = timedelta(days=30),
-        max_event_ahead: timedelta = timedelta(days=1),
-        session: Session | None = None,
-    ) -> None:
+        self, options: ReadOptions | None = None, *, threads: int = 2, memory_limit: str = "1GB",
+        temp_dir: str | Path | None = None, session: Session | None = None,
+    ) -> None:  # fmt: skip
         self._own = session is None
         self.session = session or Session(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
         self.con = self.session.con
-        self.structured_fields = list(structured_fields or [])
-        self.unmatched = unmatched
-        self.unmatched_top = unmatched_top
-        self.max_event_age, self.max_event_ahead = max_event_age, max_event_ahead
+        self.options = options or ReadOptions()
 
     def close(self) -> None:
         if self._own:
@@ -149,11 +163,11 @@ class Aggregator:
         groups: dict[bool, list[SourceFile]] = {True: [], False: []}
         for f in files:
             try:
-                sniffed = detect(f.path, self.structured_fields)
+                sniffed = detect(f.path, self.options.structured_fields)
             except CorruptObject as exc:
                 result.files_rejected.append({"key": f.key, "reason": str(exc)})
                 continue
-            if sniffed.format == "ds2_structured" and not self.structured_fields:
+            if sniffed.format == "ds2_structured" and not self.options.structured_fields:
                 result.files_rejected.append({"key": f.key, "reason": "structured log but no field order"})
                 continue
             self.run(
@@ -178,15 +192,14 @@ class Aggregator:
 
         if loader.scanned:  # reject_errors exists only once a store_rejects scan has run
             self.run("line/add_encoding_rejects.sql")
-        params = {"fields": self.structured_fields or [""], "max_age_us": _micros(self.max_event_age),
-                  "max_ahead_us": _micros(self.max_event_ahead)}  # fmt: skip
+        params = {"fields": list(self.options.structured_fields) or [""], **self.options.bounds}
         for stage in PARSE_STAGES:
             self.run(stage, params)
         return result
 
     def finish(self, rules: RuleSet, result: BatchResult, *, batch_id: str) -> BatchResult:
         """Name the paths of ``paths_to_name`` and build requests, minute_metrics and unmatched_paths."""
-        params = {"unmatched": self.unmatched, "top": self.unmatched_top, "batch_id": batch_id,
+        params = {"unmatched": self.options.unmatched, "top": self.options.unmatched_top, "batch_id": batch_id,
                   "rules_version": rules.version, **rules.params()}  # fmt: skip
         for stage in LABEL_STAGES:
             self.run(stage, params, rule_count=len(rules.active))

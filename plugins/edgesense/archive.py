@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
-from edgesense.aggregate import Aggregator, SourceFile, _micros
+from edgesense.aggregate import Aggregator, ReadOptions, SourceFile
 from edgesense.duck import Session
 from edgesense.metrics_path import SCANNED_FORMATS, Scanner
 from edgesense.rules import RuleSet
@@ -52,23 +51,12 @@ class Archiver:
     """Write the ``requests`` of a set of batches in one pass."""
 
     def __init__(
-        self,
-        *,
-        threads: int = 2,
-        memory_limit: str = "1GB",
-        temp_dir: str | Path | None = None,
-        structured_fields: list[str] | None = None,
-        unmatched: str = "Unmatched",
-        max_event_age: timedelta = timedelta(days=30),
-        max_event_ahead: timedelta = timedelta(days=1),
-        row_group_rows: int = ROW_GROUP_ROWS,
-    ) -> None:
+        self, options: ReadOptions | None = None, *, threads: int = 2, memory_limit: str = "1GB",
+        temp_dir: str | Path | None = None, row_group_rows: int = ROW_GROUP_ROWS,
+    ) -> None:  # fmt: skip
         self.session = Session(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
         self.threads = threads
-        self.line_kw = {"structured_fields": structured_fields, "unmatched": unmatched,
-                        "max_event_age": max_event_age, "max_event_ahead": max_event_ahead}  # fmt: skip
-        self.unmatched = unmatched
-        self.bounds = {"max_age_us": _micros(max_event_age), "max_ahead_us": _micros(max_event_ahead)}
+        self.options = options or ReadOptions()
         self.row_group_rows = row_group_rows
 
     def close(self) -> None:
@@ -86,10 +74,10 @@ class Archiver:
     ) -> ArchiveResult:  # fmt: skip
         """Write ``out_dir/dt=…/hour=…/part-<run_id>-<n>.parquet``; return what was written."""
         result = ArchiveResult(batches=len(batches))
-        line = Aggregator(session=self.session, **self.line_kw)
+        line = Aggregator(self.options, session=self.session)
         line.process([], RuleSet(()))  # the line path's empty tables, for archive_line_rows' shape
         self.session.run("archive/create_archive.sql")
-        scanner = Scanner(self.session, self.line_kw["structured_fields"], self.threads)
+        scanner = Scanner(self.session, self.options.structured_fields, self.threads)
         clean: list[str] = []
         for group in _by_rules(batches):
             rules = group[0].rules
@@ -129,7 +117,7 @@ class Archiver:
         by_batch: dict[str, list[SourceFile]] = {b.batch_id: [] for b in group}
         for f in line_files:
             by_batch[owner[id(f)].batch_id].append(f)
-        failed, dirty = scanner.scan(links, self.bounds)
+        failed, dirty = scanner.scan(links, self.options.bounds)
         clean = []
         for link, f in links.items():
             b = owner[id(f)]
@@ -144,7 +132,7 @@ class Archiver:
                  "batch_id": b.batch_id, "rules_version": rules.version},
             )  # fmt: skip
         self.session.run("ingest/paths_from_scan.sql")
-        self.session.run("match_patterns.sql", {"unmatched": self.unmatched, **rules.params()},
+        self.session.run("match_patterns.sql", {"unmatched": self.options.unmatched, **rules.params()},
                          rule_count=len(rules.active))  # fmt: skip
         self.session.run("archive/keep_patterns.sql", {"rules_version": rules.version})
         return clean, by_batch

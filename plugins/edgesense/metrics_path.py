@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from edgesense import sql
-from edgesense.aggregate import Aggregator, BatchResult, SourceFile, _micros
+from edgesense.aggregate import Aggregator, BatchResult, ReadOptions, SourceFile
 from edgesense.duck import Session, engine_detects_truncated_gzip
 from edgesense.formats import CorruptObject, Sniffed, detect, gzip_problem
 from edgesense.rules import RuleSet
@@ -42,25 +41,14 @@ class MetricsAggregator:
     """Aggregate one batch for CloudWatch and ``minute_metrics``; same results as the line path."""
 
     def __init__(
-        self,
-        *,
-        threads: int = 2,
-        memory_limit: str = "1GB",
+        self, options: ReadOptions | None = None, *, threads: int = 2, memory_limit: str = "1GB",
         temp_dir: str | Path | None = None,
-        structured_fields: list[str] | None = None,
-        unmatched: str = "Unmatched",
-        unmatched_top: int = 1000,
-        max_event_age: timedelta = timedelta(days=30),
-        max_event_ahead: timedelta = timedelta(days=1),
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.session = Session(threads=threads, memory_limit=memory_limit, temp_dir=temp_dir)
         self.con = self.session.con
         self.threads = threads
-        self.line = Aggregator(
-            session=self.session, structured_fields=structured_fields, unmatched=unmatched,
-            unmatched_top=unmatched_top, max_event_age=max_event_age, max_event_ahead=max_event_ahead,
-        )  # fmt: skip
-        self.bounds = {"max_age_us": _micros(max_event_age), "max_ahead_us": _micros(max_event_ahead)}
+        self.options = options or ReadOptions()
+        self.line = Aggregator(self.options, session=self.session)
         self.stats: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -74,9 +62,9 @@ class MetricsAggregator:
 
     def process(self, files: list[SourceFile], rules: RuleSet, *, batch_id: str = "local") -> BatchResult:
         """Scan ``files``, send the ones that need it through the line path, name patterns, reduce."""
-        scanner = Scanner(self.session, self.line.structured_fields, self.threads)
+        scanner = Scanner(self.session, self.options.structured_fields, self.threads)
         links, line_files = scanner.prepare(files)
-        failed, dirty = scanner.scan(links, self.bounds)
+        failed, dirty = scanner.scan(links, self.options.bounds)
         clean = [link for link in links if link not in dirty and link not in failed]
         line_files += [f for link, f in links.items() if link in dirty or link in failed]
         self.stats = {"scanned": len(clean), "line_path": len(line_files), "scan_failed": len(failed)}
@@ -88,7 +76,7 @@ class MetricsAggregator:
         self.session.run("ingest/paths_from_scan.sql")
         self.line.finish(rules, result, batch_id=batch_id)
         self.session.run(
-            "ingest/combine.sql", {"unmatched": self.line.unmatched, "top": self.line.unmatched_top}
+            "ingest/combine.sql", {"unmatched": self.options.unmatched, "top": self.options.unmatched_top}
         )
         result.lines_valid += int(
             self.con.execute("SELECT coalesce(sum(requests), 0) FROM scan_groups").fetchall()[0][0]
@@ -132,7 +120,7 @@ class MetricsAggregator:
 class Scanner:
     """Sniffs, names and scans files for the narrow pass; finds the ones the line path must take."""
 
-    def __init__(self, session: Session, structured_fields: list[str] | None, threads: int) -> None:
+    def __init__(self, session: Session, structured_fields: tuple[str, ...], threads: int) -> None:
         self.session, self.structured_fields, self.threads = session, structured_fields, threads
         self.sniffed: dict[str, Sniffed] = {}
         self.empty = str(session.scratch / "empty.json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesense.aggregate import Aggregator, SourceFile
+from edgesense.aggregate import Aggregator, ReadOptions, SourceFile
 from edgesense.duck import Session
 from edgesense.rules import RuleSet
 
@@ -20,7 +20,7 @@ class History:
     once; the queries after it read that labelling."""
 
     def __init__(self, *, unmatched: str, threads: int = 2, memory_limit: str = "1GB") -> None:
-        self.agg = Aggregator(threads=threads, memory_limit=memory_limit, unmatched=unmatched)
+        self.agg = Aggregator(ReadOptions(unmatched=unmatched), threads=threads, memory_limit=memory_limit)
         self.unmatched = unmatched
         self.rules: RuleSet | None = None
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from edgesense.aggregate import Aggregator, SourceFile
+from edgesense.aggregate import Aggregator, ReadOptions, SourceFile
 from edgesense.rules import RuleSet, sample_rule_set
 from helpers import DOCS_SAMPLE_FIELDS, ROOT
 
@@ -32,7 +32,7 @@ def run(tmp_path: Path, files: dict[str, list[str] | bytes], rules: RuleSet | No
     sources = [
         SourceFile(write(tmp_path / f"f{i}.gz", body), key) for i, (key, body) in enumerate(files.items())
     ]
-    agg = Aggregator(**kw)
+    agg = Aggregator(ReadOptions(**kw))
     result = agg.process(sources, rules or sample_rule_set(), batch_id="b1")
     cur = agg.con.execute("SELECT * FROM requests ORDER BY event_time, path")
     cols = [d[0] for d in cur.description]
@@ -87,7 +87,7 @@ def test_a_ds2_structured_line_in_the_documented_field_order_matches_its_json_tw
     doc = json.loads(DS2_SAMPLE)
     line = " ".join(str(doc.get(f, "-")) for f in DOCS_SAMPLE_FIELDS)
     assert line.startswith(STRUCTURED_PREFIX[:200])
-    agg, result, rows = run(tmp_path, {"k/s.gz": [line]}, structured_fields=list(DOCS_SAMPLE_FIELDS))
+    agg, result, rows = run(tmp_path, {"k/s.gz": [line]}, structured_fields=DOCS_SAMPLE_FIELDS)
     assert result.formats == {"ds2_structured": 1}
     _, _, json_rows = run(tmp_path / "..", {"k/j.gz": [DS2_SAMPLE]})
     keep = (

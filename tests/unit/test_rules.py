@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgesense.aggregate import Aggregator, SourceFile
+from edgesense.aggregate import Aggregator, ReadOptions, SourceFile
 from edgesense.rules import MAX_REGEX_BYTES, SAMPLE_RULES, read_csv_rules, sample_rule_set, validate_items
 
 
@@ -63,7 +63,7 @@ def test_the_unmatched_name_is_configurable(tmp_path):
     line = json.dumps({"reqTimeSec": "1700000000", "statusCode": "200", "reqHost": "h", "reqPath": "/nope"})
     f = tmp_path / "u.gz"
     f.write_bytes(gzip.compress(line.encode()))
-    with Aggregator(unmatched="undefined") as agg:
+    with Aggregator(ReadOptions(unmatched="undefined")) as agg:
         agg.process([SourceFile(f, "k")], sample_rule_set())
         assert agg.minute_metrics()[0]["url_pattern"] == "undefined"
 

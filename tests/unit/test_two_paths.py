@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from edgesense.aggregate import Aggregator, SourceFile
+from edgesense.aggregate import Aggregator, ReadOptions, SourceFile
 from edgesense.archive import ArchiveBatch, Archiver
 from edgesense.metrics import build_datums
 from edgesense.metrics_path import MetricsAggregator
@@ -30,7 +30,7 @@ DS1_SAMPLE = json.loads((FIXTURES / "ds1_raw_original_sample.json").read_text())
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 PATHS = ["/x_product_1", "/json/v1/x", "/checkout/cart", "/a%20b/c", "/unknown/%E2%82%AC", "no-slash", "-"]
 HOSTS = ["www.example.abc", "API.example.abc", "cdn.example.abc"]
-KW = {"structured_fields": list(DOCS_SAMPLE_FIELDS), "unmatched_top": 3}
+OPTIONS = ReadOptions(structured_fields=DOCS_SAMPLE_FIELDS, unmatched_top=3)
 
 
 def ds2(rnd: random.Random, i: int, **over) -> str:
@@ -123,7 +123,7 @@ def corpus(tmp: Path) -> list[SourceFile]:
 
 
 def line_path(files, rules):
-    with Aggregator(**KW) as agg:
+    with Aggregator(OPTIONS) as agg:
         result = agg.process(files, rules, batch_id="b1")
         out = outputs(agg)
         out["requests"] = rows(agg.con.execute("SELECT * EXCLUDE (sum_part) FROM requests"))
@@ -136,7 +136,7 @@ def rows(cur) -> list[tuple]:
 
 
 def archived(tmp: Path, batches: list[ArchiveBatch]) -> list[tuple]:
-    with Archiver(**{k: v for k, v in KW.items() if k != "unmatched_top"}) as arch:
+    with Archiver(OPTIONS) as arch:
         result = arch.write(batches, tmp / "requests", "run1")
         assert all(f.name.startswith("part-run1-") for f in result.files)
         files = [str(f) for f in result.files]
@@ -160,7 +160,7 @@ def both(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     files, rules = corpus(tmp), sample_rule_set()
     old_result, old = line_path(files, rules)
-    with MetricsAggregator(**KW) as agg:
+    with MetricsAggregator(OPTIONS) as agg:
         new_result = agg.process(files, rules, batch_id="b1")
         new, stats = outputs(agg), agg.stats
     new["requests"] = archived(tmp, [ArchiveBatch("b1", rules, files)])
@@ -236,7 +236,7 @@ def test_a_batch_of_clean_files_is_scanned_once_and_gives_the_line_paths_results
     files = [f for f in corpus(tmp_path) if f.path.name.startswith(("clean-", "plain", "ds1", "local"))]
     rules = sample_rule_set()
     old_result, old = line_path(files, rules)
-    with MetricsAggregator(**KW) as agg:
+    with MetricsAggregator(OPTIONS) as agg:
         new_result = agg.process(files, rules, batch_id="b1")
         new, stats = outputs(agg), agg.stats
         scans = agg.con.execute("SELECT count(DISTINCT local_file) FROM scan_partials").fetchone()[0]
@@ -272,7 +272,7 @@ def test_one_odd_line_in_a_clean_file_gives_the_line_paths_results(tmp_path, lin
         files.append(SourceFile(tmp_path / name, f"k/{name}"))  # no arrival: every event time is in range
     rules = sample_rule_set()
     old_result, old = line_path(files, rules)
-    with MetricsAggregator(**KW) as agg:
+    with MetricsAggregator(OPTIONS) as agg:
         new_result = agg.process(files, rules, batch_id="b1")
         new = outputs(agg)
     new["requests"] = archived(tmp_path, [ArchiveBatch("b1", rules, files)])
@@ -305,7 +305,7 @@ def test_an_event_time_seconds_from_an_arrival_bound_is_judged_exactly(tmp_path,
         files.append(SourceFile(tmp_path / name, f"k/{name}", arrived))
     rules = sample_rule_set()
     old_result, old = line_path(files, rules)
-    with MetricsAggregator(**KW) as agg:
+    with MetricsAggregator(OPTIONS) as agg:
         new_result = agg.process(files, rules, batch_id="b1")
         new, stats = outputs(agg), agg.stats
     assert old_result.lines_valid + old_result.lines_rejected == 51

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from edgesense.cli.common import add_local_options, inputs, show_duckdb_progress, structured_fields
+from edgesense.cli.common import add_local_options, inputs, read_options, show_duckdb_progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: --output must end in .csv or .parquet", file=sys.stderr)
         return 2
     started = time.monotonic()
-    with MetricsAggregator(threads=args.threads, memory_limit=args.memory_limit,
-                           structured_fields=structured_fields(args), unmatched=args.unmatched) as agg:  # fmt: skip
+    with MetricsAggregator(read_options(args), threads=args.threads, memory_limit=args.memory_limit) as agg:
         show_duckdb_progress(agg.con)
         result = agg.process([SourceFile(f, str(f)) for f in files], rules)
         rows = agg.write_output(out)

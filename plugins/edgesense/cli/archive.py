@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from edgesense.cli.common import add_local_options, inputs, progress, show_duckdb_progress, structured_fields
+from edgesense.cli.common import add_local_options, inputs, progress, read_options, show_duckdb_progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     started = time.monotonic()
-    with progress("archive", 2) as advance, Archiver(
-        threads=args.threads, memory_limit=args.memory_limit, structured_fields=structured_fields(args),
-        unmatched=args.unmatched,
-    ) as arch:  # fmt: skip
+    with (
+        progress("archive", 2) as advance,
+        Archiver(read_options(args), threads=args.threads, memory_limit=args.memory_limit) as arch,
+    ):
         show_duckdb_progress(arch.session.con)
         result = arch.write([ArchiveBatch("local", rules, [SourceFile(f, str(f)) for f in files])], out, "local",
                             progress=lambda note: advance(note=note))  # fmt: skip

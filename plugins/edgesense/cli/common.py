@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from edgesense.config import Settings
 
 if TYPE_CHECKING:
+    from edgesense.aggregate import ReadOptions
     from edgesense.rules import RuleSet
 
 TABLE_HELP = "DynamoDB rules table (default: $EDGESENSE_RULES_TABLE or edgesense-rules)"
@@ -50,8 +51,11 @@ def inputs(args: argparse.Namespace) -> tuple[list[Path], RuleSet] | None:
     return files, rules
 
 
-def structured_fields(args: argparse.Namespace) -> list[str] | None:
-    return [f.strip() for f in args.structured_fields.split(",")] if args.structured_fields else None
+def read_options(args: argparse.Namespace) -> ReadOptions:
+    from edgesense.aggregate import ReadOptions
+
+    fields = tuple(f.strip() for f in args.structured_fields.split(",")) if args.structured_fields else ()
+    return ReadOptions(structured_fields=fields, unmatched=args.unmatched)
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgesense import budget
-from edgesense.aggregate import SourceFile
+from edgesense.aggregate import ReadOptions, SourceFile
 from edgesense.aws.budget_store import VolumeStore
 from edgesense.aws.clients import AwsClients
 from edgesense.aws.plans import PlanStore, StoredPlan
@@ -141,16 +141,8 @@ class _Batches:
                 f"batch {bid}: {len(gone)} of its objects no longer exist in s3://{settings.ingest_bucket} (e.g. "
                 f"{gone[0]}), so its Parquet cannot be rebuilt; nothing was changed"
             )
-        with MetricsAggregator(
-            threads=settings.duckdb_threads,
-            memory_limit=settings.duckdb_memory_limit,
-            temp_dir=work,
-            structured_fields=settings.structured_field_list,
-            unmatched=settings.effective_unmatched,
-            unmatched_top=settings.unmatched_top,
-            max_event_age=timedelta(days=settings.max_event_age_days),
-            max_event_ahead=timedelta(hours=settings.max_event_ahead_hours),
-        ) as agg:
+        with MetricsAggregator(ReadOptions.from_settings(settings), threads=settings.duckdb_threads,
+                               memory_limit=settings.duckdb_memory_limit, temp_dir=work) as agg:  # fmt: skip
             result = agg.process([SourceFile(p, k, arrived[k]) for p, k in files], rules, batch_id=bid)
             result = dataclasses.replace(result, files_rejected=missing + result.files_rejected)
             _write_rejects(settings, self.s3, bid, agg)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgesense.aggregate import SourceFile
+from edgesense.aggregate import ReadOptions, SourceFile
 from edgesense.archive import ArchiveBatch, Archiver
 from edgesense.aws.clients import AwsClients
 from edgesense.aws.plans import PlanStore
@@ -124,12 +124,8 @@ def archive_interval(
             # CloudWatch counted these requests; the archive cannot hold them any more.
             log.error("batch %s: object %s not archived: %s", m["batch"], m["key"], m["reason"])
         summary["incomplete"] = bool(summary["missing_objects"])
-        with Archiver(
-            threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit, temp_dir=work,
-            structured_fields=settings.structured_field_list, unmatched=settings.effective_unmatched,
-            max_event_age=timedelta(days=settings.max_event_age_days),
-            max_event_ahead=timedelta(hours=settings.max_event_ahead_hours),
-        ) as arch:  # fmt: skip
+        with Archiver(ReadOptions.from_settings(settings), threads=settings.duckdb_threads,
+                      memory_limit=settings.duckdb_memory_limit, temp_dir=work) as arch:  # fmt: skip
             result = arch.write(batches, work / "out" / "requests", rid) if batches else None
         local = {f.relative_to(work / "out").as_posix(): f for f in (result.files if result else [])}
         # Name the files before uploading them: a run that dies in between leaves a record
