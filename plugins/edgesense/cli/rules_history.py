@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, settings
 from edgesense.cli.rules import download_day, load_rules, print_rejections, table_of
+
+if TYPE_CHECKING:
+    from edgesense.relabel import History
 
 
 def add_parsers(rsub: argparse._SubParsersAction) -> None:
@@ -35,35 +41,43 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
         sp.add_argument("--top", type=int, default=10)
 
 
-def _history(args: argparse.Namespace, tmp: Path):
+@contextmanager
+def _history(args: argparse.Namespace) -> Iterator[tuple[History, str] | None]:
     """(the requests to evaluate, where they came from), or None after saying what is wrong."""
     from edgesense.relabel import History
 
-    if args.files:
-        return History.from_logs(
-            [Path(f) for f in args.files], unmatched=args.unmatched
-        ), f"{len(args.files)} file(s)"
-    day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
-    bucket = args.bucket or settings().store_bucket
-    files = download_day(bucket, "requests", day, tmp)
-    if not files:
-        print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
-        return None
-    return History.from_parquet(files, unmatched=args.unmatched), f"s3://{bucket}/requests/dt={day}/"
+    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
+        if args.files:
+            history, source = (
+                History.from_logs([Path(f) for f in args.files], unmatched=args.unmatched),
+                f"{len(args.files)} file(s)",
+            )
+        else:
+            day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
+            bucket = args.bucket or settings().store_bucket
+            files = download_day(bucket, "requests", day, Path(tmp))
+            if not files:
+                print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
+                yield None
+                return
+            history, source = (
+                History.from_parquet(files, unmatched=args.unmatched),
+                f"s3://{bucket}/requests/dt={day}/",
+            )
+        with history:
+            yield history, source
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
     from edgesense.budget import series_count
     from edgesense.metrics import PIPELINE_METRICS
 
-    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
-        got = _history(args, Path(tmp))
+    with _history(args) as got:
         if got is None:
             return 2
         history, source = got
-        with history:
-            rules = load_rules(args.rules, None if args.rules else table_of(args))
-            per_metric = series_count(history.label(rules).counts(), shape=args.shape, budget=args.budget)
+        rules = load_rules(args.rules, None if args.rules else table_of(args))
+        per_metric = series_count(history.label(rules).counts(), shape=args.shape, budget=args.budget)
     total = sum(per_metric.values()) + len(PIPELINE_METRICS)
     print(f"CloudWatch series for {source} with rules {rules.version} ({len(rules.active)} enabled):")
     for name, n in per_metric.items():
@@ -76,14 +90,12 @@ def cmd_cost(args: argparse.Namespace) -> int:
 def cmd_dry_run(args: argparse.Namespace) -> int:
     from edgesense.rule_changes import dry_run
 
-    with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
-        got = _history(args, Path(tmp))
+    with _history(args) as got:
         if got is None:
             return 2
         history, source = got
-        with history:
-            current = load_rules(args.current, None if args.current else table_of(args))
-            result = dry_run(history, current, load_rules(args.rules, None), top=args.top)
+        current = load_rules(args.current, None if args.current else table_of(args))
+        result = dry_run(history, current, load_rules(args.rules, None), top=args.top)
     print(f"dry-run over {result.requests:,} request(s) from {source}:")
     print(f"  current rules {current.version} ({len(current.active)} enabled) -> new rules {result.new.version} "
           f"({len(result.new.active)} enabled)")  # fmt: skip
