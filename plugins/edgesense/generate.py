@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from edgesense.keys import render_layout
 
@@ -34,8 +35,6 @@ def _pick(rng: random.Random, table) -> object:
 
 
 def _pct(s: str) -> str:
-    from urllib.parse import quote
-
     return quote(s, safe="").replace("%20", "+")
 
 
