@@ -201,27 +201,42 @@ def check_datum(d: dict[str, Any]) -> None:
         raise ValueError(f"{d['MetricName']}: value is NaN, infinite or beyond ±2^360")
 
 
+#: CloudWatch's own limits for a datum's timestamp; nothing outside them can be sent.
+CLOUDWATCH_MAX_AGE = timedelta(days=14)
+CLOUDWATCH_MAX_FUTURE = timedelta(hours=2)
+
+
 @dataclass(frozen=True)
 class Window:
-    """The timestamps CloudWatch accepts: from ``max_age`` ago (14 days) to ``max_future`` ahead (2 hours).
+    """The timestamps sent to CloudWatch: from ``max_age`` ago to ``max_future`` ahead, never
+    beyond CloudWatch's own 14 days back and 2 hours ahead (a longer setting is clamped).
 
     The plan leaves out what lies outside when it is built (those minutes go to Parquet
-    and Athena only); the publisher checks again at send time, with a margin, because a
-    replayed plan may be days old.
+    and Athena only); the publisher checks the lower end again at send time, because a
+    replayed plan may be days old, with a margin at CloudWatch's own limit only.
     """
 
-    max_age: timedelta = timedelta(days=14)
-    max_future: timedelta = timedelta(hours=2)
+    max_age: timedelta = CLOUDWATCH_MAX_AGE
+    max_future: timedelta = CLOUDWATCH_MAX_FUTURE
 
-    def contains(self, t: datetime, now: datetime, *, margin: timedelta = timedelta(0)) -> bool:
-        return now - self.max_age + margin <= t <= now + self.max_future
+    def contains(self, t: datetime, now: datetime) -> bool:
+        return (
+            now - min(self.max_age, CLOUDWATCH_MAX_AGE)
+            <= t
+            <= now + min(self.max_future, CLOUDWATCH_MAX_FUTURE)
+        )
 
-    def split(self, datums: list[dict[str, Any]], now: datetime, *, margin: timedelta = timedelta(0)):
+    def split(self, datums: list[dict[str, Any]], now: datetime):
         """(datums inside the window, datums outside it), each in the given order."""
         keep, skip = [], []
         for d in datums:
-            (keep if self.contains(datum_time(d), now, margin=margin) else skip).append(d)
+            (keep if self.contains(datum_time(d), now) else skip).append(d)
         return keep, skip
+
+    def send_floor(self, now: datetime, margin: timedelta) -> datetime:
+        """The oldest timestamp a call may still carry when sent: the configured age, or
+        CloudWatch's limit less ``margin`` (a datum at its edge would fail the whole call)."""
+        return max(now - self.max_age, now - CLOUDWATCH_MAX_AGE + margin)
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,14 @@ def test_archive_writes_every_generated_line_as_hive_partitioned_parquet_and_nev
         again.stderr.strip()
         == "error: requests is not an empty folder; give a new one (nothing is overwritten)"
     )
+
+
+def test_a_bad_edgesense_variable_is_one_line_and_exit_2_when_the_cli_reads_its_defaults(tmp_path):
+    """`rules export` without --table reads EDGESENSE_RULES_TABLE through Settings, which checks them all."""
+    env = {**os.environ, "EDGESENSE_REJECT_THRESHOLD": "5"}
+    res = subprocess.run([str(EXE), "rules", "export"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                         env=env)  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1
+    assert "EDGESENSE_REJECT_THRESHOLD must be between 0 and 1" in res.stderr
+    assert "Traceback" not in res.stderr

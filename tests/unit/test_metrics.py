@@ -520,3 +520,20 @@ def test_every_host_the_sql_accepts_is_a_valid_cloudwatch_dimension_value(host, 
     assert (problem is None) == accepted, problem
     if accepted:
         assert dimension_value_problem(host.lower()) is None
+
+
+def test_a_window_longer_than_cloudwatchs_is_clamped_to_its_14_days_and_2_hours():
+    now = T0
+    datums = [pipeline_datums({"LinesProcessed": 1}, t)[0]
+              for t in (now - timedelta(days=15), now - timedelta(days=13), now + timedelta(hours=3))]  # fmt: skip
+
+    keep, skip = Window(max_age=timedelta(days=20), max_future=timedelta(hours=5)).split(datums, now)
+
+    assert keep == [datums[1]]
+    assert skip == [datums[0], datums[2]]
+
+
+def test_the_send_floor_is_the_configured_age_with_a_margin_only_at_cloudwatchs_own_limit():
+    margin = timedelta(minutes=15)
+    assert Window(max_age=timedelta(days=1)).send_floor(T0, margin) == T0 - timedelta(days=1)
+    assert Window(max_age=timedelta(days=20)).send_floor(T0, margin) == T0 - timedelta(days=14) + margin

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from edgesense.aws.publish import Publisher, marker_key
-from edgesense.metrics import pack
+from edgesense.metrics import Window, pack
 from edgesense.plan import BatchPlan, BatchSummary
 
 
@@ -135,7 +135,9 @@ def test_a_call_with_an_intent_but_no_done_marker_is_reported_and_never_resent()
     assert len(cw.accepted) == 2
 
 
-def test_datums_that_aged_past_the_14_day_window_are_dropped_at_send_time():
+@pytest.mark.parametrize("max_age_days", [14, 20], ids=["default", "longer-setting"])
+def test_datums_that_aged_past_the_14_day_window_are_dropped_at_send_time(max_age_days):
+    """Even a configured age above CloudWatch's 14 days: such a datum would fail the whole call."""
     from datetime import UTC, datetime, timedelta
 
     cw = ScriptedCloudWatch()
@@ -145,7 +147,8 @@ def test_datums_that_aged_past_the_14_day_window_are_dropped_at_send_time():
         {"MetricName": "M", "Dimensions": [], "Timestamp": t, "Unit": "Count", "Value": 1.0}
         for t in (old, fresh)
     ]
-    result = Publisher(cw, MemoryS3(), "b").publish(plan_of(pack("ns", datums)))
+    window = Window(max_age=timedelta(days=max_age_days))
+    result = Publisher(cw, MemoryS3(), "b", window=window).publish(plan_of(pack("ns", datums)))
 
     assert (result["datums_sent"], result["datums_dropped"]) == (1, 1)
     assert [d["Timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ") for d in cw.accepted[0]["MetricData"]] == [fresh]

@@ -169,8 +169,8 @@ class Publisher:
 
     def _in_window(self, call: Call) -> list[dict[str, Any]]:
         """The call's datums as boto3 wants them, minus those that aged out of CloudWatch's window."""
-        keep, _ = self.window.split(list(call.datums), datetime.now(UTC), margin=SEND_WINDOW_MARGIN)
-        return [to_boto(d) for d in keep]
+        floor = self.window.send_floor(datetime.now(UTC), SEND_WINDOW_MARGIN)
+        return [b for d in call.datums if (b := to_boto(d))["Timestamp"] >= floor]
 
     def _mark(self, bid: str, i: int, kind: str, call: Call, h: str | None, retries: int = 3) -> bool:
         """Create a marker (``If-None-Match``); False when the intent was already someone else's.

@@ -21,7 +21,12 @@ BUCKET_HELP = "store bucket (default: $EDGESENSE_STORE_BUCKET or edgesense-store
 
 def settings() -> Settings:
     """The same settings the DAGs read (``EDGESENSE_*``), for the table and bucket defaults."""
-    return Settings.from_env()
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        print(f"error: {exc} (EDGESENSE_* variables give the defaults of --table and --bucket; fix the "
+              "variable or pass the option)", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2) from None
 
 
 def add_local_options(p: argparse.ArgumentParser) -> None:
