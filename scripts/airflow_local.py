@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "scripts")]
 
-from demo import INGEST, STORE, TABLE, airflow, airflow_env, say  # noqa: E402
+from demo import INGEST, NAMES, STORE, TABLE, airflow, airflow_env, say  # noqa: E402
 from localaws import MotoServer, aws_env, create_resources  # noqa: E402
 
 from edgesense.generate import generate  # noqa: E402
@@ -57,7 +57,9 @@ def main() -> int:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             }
         )
+        server.publish(NAMES)
         say(f"moto_server on {server.endpoint}; Airflow home {home}")
+        say('in another shell: eval "$(.venv/bin/edgesense local env)" points edgesense and the aws CLI at it')
         airflow(env, "db", "migrate")
         airflow(env, "pools", "set", "edgesense_cloudwatch", "4", "CloudWatch PutMetricData budget")
         create_resources(server.endpoint, ingest_bucket=INGEST, store_bucket=STORE, rules_table=TABLE)

@@ -37,6 +37,14 @@ INGEST, STORE, TABLE, DATABASE = (
     "edgesense_demo",
 )
 NAMESPACE = f"edgesense/{STAGE}"
+#: The settings naming the stack's resources (also what `edgesense local env` exports).
+NAMES = {
+    "EDGESENSE_STAGE": STAGE,
+    "EDGESENSE_INGEST_BUCKET": INGEST,
+    "EDGESENSE_STORE_BUCKET": STORE,
+    "EDGESENSE_RULES_TABLE": TABLE,
+    "EDGESENSE_GLUE_DATABASE": DATABASE,
+}
 HOST = "www.example.abc"
 STATUSES = (200, 301, 401, 404, 500, 503)
 MINUTES, LINES_PER_MINUTE, FILES_PER_MINUTE = 3, 2000, 3
@@ -64,11 +72,7 @@ def airflow_env(endpoint: str, home: Path) -> dict[str, str]:
                 os.pathsep
             ),
             "EDGESENSE_SQL_DIR": str(ROOT / "include" / "sql"),
-            "EDGESENSE_STAGE": STAGE,
-            "EDGESENSE_INGEST_BUCKET": INGEST,
-            "EDGESENSE_STORE_BUCKET": STORE,
-            "EDGESENSE_RULES_TABLE": TABLE,
-            "EDGESENSE_GLUE_DATABASE": DATABASE,
+            **NAMES,
             # The demo's window ends as the uploads finish; nothing is still in flight.
             "EDGESENSE_SETTLE_SECONDS": "0",
         }
@@ -105,8 +109,9 @@ def main() -> int:
     server = MotoServer(
         port=int(os.environ.get("EDGESENSE_DEMO_PORT", "0")) or None, run_dir=ROOT / ".run"
     ).start()
-    print(f"    {server.endpoint} (pid file {server.pid_file.relative_to(ROOT)})")
     try:
+        record = server.publish(NAMES).relative_to(ROOT)
+        print(f"    {server.endpoint} (while it runs, eval \"$(.venv/bin/edgesense local env)\" reads {record})")
         env = airflow_env(server.endpoint, home)
         os.environ.update(aws_env(server.endpoint))
         say("preparing Airflow (SQLite metadata DB, pool for CloudWatch publishing)")

@@ -84,6 +84,7 @@ class MotoServer:
         self.pid_file = self.run_dir / f"moto-{self.port}.pid"
         self.log_file = self.run_dir / f"moto-{self.port}.log"
         self.proc: subprocess.Popen | None = None
+        self.record: Path | None = None
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,13 @@ class MotoServer:
         self.stop()
         raise RuntimeError(f"moto_server did not answer on {self.endpoint} within {timeout}s")
 
+    def publish(self, settings: dict[str, str]) -> Path:
+        """Write ``.run/local-aws.json`` for ``edgesense local env``; removed again by :meth:`stop`."""
+        from edgesense.local_env import LocalAws
+
+        self.record = LocalAws(self.endpoint, REGION, os.getpid(), settings=settings).write(self.run_dir)
+        return self.record
+
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as r:
@@ -127,6 +135,8 @@ class MotoServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.pid_file.unlink(missing_ok=True)
+        if self.record is not None:
+            self.record.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

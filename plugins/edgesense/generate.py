@@ -1,19 +1,25 @@
 """Synthetic DataStream logs, like the original's generate.js, named like real uploads.
 
 Status and path mixes follow the original generator (200 80 %, 301 5 %, 401 5 %,
-404 8 %, 500 1 %, 503 1 %; product, category, brand and API paths). Output is
-deterministic for a given seed, so tests and the demo can state exact totals.
+404 8 %, 500 1 %, 503 1 %; product, category, brand and API paths), plus about 8 % of
+paths that none of the original's sample rules match (the home page, static files,
+search, login), as on a real site, so ``rules unmatched`` has something to say.
+Output is deterministic for a given seed, so tests and the demo can state exact totals.
+Files are described first and written on demand, a chunk of lines at a time, so any
+size is generated in bounded memory.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 from urllib.parse import quote
 
 from edgesense.keys import render_layout
@@ -24,7 +30,16 @@ PATHS = (
     ("/test_index_c123456.html", 30),
     ("/test_productbrand_3001050747.html", 10),
     ("/json/checkout/api.js", 30),
+    # No sample rule matches these: about 8 % of requests.
+    ("/", 3),
+    ("/static/css/site.css", 2),
+    ("/images/hero-banner.jpg", 1.5),
+    ("/search", 1),
+    ("/account/login", 0.5),
+    ("/robots.txt", 0.5),
 )
+#: Lines per chunk written: bounds memory whatever the file's size.
+CHUNK_LINES = 5000
 HOST = "www.example.abc"
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15"
 
@@ -92,10 +107,36 @@ def ds1_line(rng: random.Random, when: datetime, host: str = HOST) -> dict:
 
 @dataclass(frozen=True)
 class GeneratedFile:
+    """One synthetic log object: its key and size now, its bytes when written."""
+
     key: str
-    body: bytes
     lines: int
     format: str
+    seed: int
+    start: datetime
+    host: str = HOST
+
+    def write(self, out: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
+        """Write the gzip object to ``out``, ``CHUNK_LINES`` lines at a time."""
+        rng = random.Random(self.seed)
+        make = ds2_line if self.format == "ds2_json" else ds1_line
+        step = 59.999 / self.lines
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+            for first in range(0, self.lines, CHUNK_LINES):
+                n = min(CHUNK_LINES, self.lines - first)
+                # Stratified times: in order without holding them all.
+                times = (self.start + timedelta(seconds=(first + i + rng.random()) * step) for i in range(n))
+                gz.write("".join(json.dumps(make(rng, t, self.host), separators=(",", ":")) + "\n"
+                                 for t in times).encode())  # fmt: skip
+                if progress is not None:
+                    progress(n)
+
+    @property
+    def body(self) -> bytes:
+        """The whole gzip object in memory (for small files: tests, the demo)."""
+        buf = io.BytesIO()
+        self.write(buf)
+        return buf.getvalue()
 
 
 def generate(
@@ -109,25 +150,26 @@ def generate(
     seed: int = 7,
     host: str = HOST,
 ) -> Iterator[GeneratedFile]:
-    """Yield gzip files covering ``minutes`` event minutes from ``start`` (UTC).
+    """The files covering ``minutes`` event minutes from ``start`` (UTC), described, not yet written.
 
     Keys follow DataStream 2's ``ak-{random}-{epoch}-{random}-ds`` naming under the layout.
     """
+    if minutes < 1 or lines_per_minute < 1 or not 1 <= files_per_minute <= lines_per_minute or ds1_files < 0:
+        raise ValueError(
+            "minutes and lines_per_minute must be >= 1, files_per_minute from 1 to lines_per_minute, "
+            "ds1_files >= 0"
+        )
     rng = random.Random(seed)
     start = start.astimezone(UTC).replace(second=0, microsecond=0)
-    per_file = max(1, lines_per_minute // files_per_minute)
+    per_file = lines_per_minute // files_per_minute
     for m in range(minutes):
         minute = start + timedelta(minutes=m)
         for f in range(files_per_minute):
             n = per_file if f < files_per_minute - 1 else lines_per_minute - per_file * (files_per_minute - 1)
-            times = sorted(minute + timedelta(seconds=rng.random() * 59.999) for _ in range(n))
-            body = "".join(json.dumps(ds2_line(rng, t, host), separators=(",", ":")) + "\n" for t in times)
             epoch = int((minute + timedelta(seconds=59)).timestamp())
             key = f"{render_layout(layout, minute)}ak-{secrets.token_hex(4)}-{epoch}-{secrets.token_hex(4)}-ds.gz"
-            yield GeneratedFile(key, gzip.compress(body.encode(), mtime=0), n, "ds2_json")
+            yield GeneratedFile(key, n, "ds2_json", rng.getrandbits(64), minute, host)
     for i in range(ds1_files):
-        minute = start + timedelta(minutes=i % max(1, minutes))
-        times = sorted(minute + timedelta(seconds=rng.random() * 59.999) for _ in range(per_file))
-        body = "".join(json.dumps(ds1_line(rng, t, host), separators=(",", ":")) + "\n" for t in times)
+        minute = start + timedelta(minutes=i % minutes)
         key = f"{render_layout(layout, minute)}ds1/record_{minute:%Y-%m-%dT%H:%M:%SZ}-{i}.log.gz"
-        yield GeneratedFile(key, gzip.compress(body.encode(), mtime=0), per_file, "ds1_raw")
+        yield GeneratedFile(key, per_file, "ds1_raw", rng.getrandbits(64), minute, host)

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from edgesense.cli.common import add_local_options, inputs, read_options, show_duckdb_progress
+from edgesense.cli.common import add_local_options, inputs, ratio, read_options, settings, show_duckdb_progress
+from edgesense.cli.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_local_options(p)
     p.add_argument("--output", required=True, help="out.csv or out.parquet")
     p.add_argument("--report", help="write a JSON report of lines, rejects and rules")
+    p.add_argument(
+        "--max-reject-ratio", type=ratio,
+        help="exit 1 (output still written) when a larger share of lines is rejected (default: the DAG's "
+        "threshold, $EDGESENSE_REJECT_THRESHOLD or 0.05)",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -23,14 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from edgesense.aggregate import SourceFile
     from edgesense.metrics_path import MetricsAggregator
 
-    got = inputs(args)
-    if got is None:
-        return 2
-    files, rules = got
     out = Path(args.output)
     if out.suffix not in (".csv", ".parquet"):
-        print("error: --output must end in .csv or .parquet", file=sys.stderr)
-        return 2
+        raise UsageError(f"--output {out} must end in .csv or .parquet")
+    limit = settings().reject_threshold if args.max_reject_ratio is None else args.max_reject_ratio
+    files, rules = inputs(args)
     started = time.monotonic()
     with MetricsAggregator(read_options(args), threads=args.threads, memory_limit=args.memory_limit) as agg:
         show_duckdb_progress(agg.con)
@@ -51,4 +54,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rejected file {bad['key']}: {bad['reason']}", file=sys.stderr)
     for reason, n in result.reject_reasons.items():
         print(f"rejected lines: {n} x {reason}", file=sys.stderr)
+    if result.reject_ratio > limit:
+        print(f"error: {result.reject_ratio:.1%} of {result.lines_total:,} line(s) rejected, more than "
+              f"--max-reject-ratio {limit:g}; the DAG would fail this batch", file=sys.stderr)  # fmt: skip
+        return 1
     return 0

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from edgesense.cli.common import add_local_options, inputs, progress, read_options, show_duckdb_progress
+from edgesense.cli.errors import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,16 +22,10 @@ def run(args: argparse.Namespace) -> int:
     from edgesense.aggregate import SourceFile
     from edgesense.archive import ArchiveBatch, Archiver
 
-    got = inputs(args)
-    if got is None:
-        return 2
-    files, rules = got
     out = Path(args.output)
     if out.exists() and (not out.is_dir() or any(out.rglob("*.parquet"))):
-        print(
-            f"error: {out} is not an empty folder; give a new one (nothing is overwritten)", file=sys.stderr
-        )
-        return 2
+        raise UsageError(f"--output {out} is not an empty folder; give a new one (nothing is overwritten)")
+    files, rules = inputs(args)
     started = time.monotonic()
     with (
         progress("archive", 2) as advance,

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgesense.cli.errors import UsageError
 from edgesense.config import Settings
 
 if TYPE_CHECKING:
     from edgesense.aggregate import ReadOptions
+    from edgesense.aws.clients import AwsClients
     from edgesense.rules import RuleSet
 
 TABLE_HELP = "DynamoDB rules table (default: $EDGESENSE_RULES_TABLE or edgesense-rules)"
@@ -24,33 +29,125 @@ def settings() -> Settings:
     try:
         return Settings.from_env()
     except ValueError as exc:
-        print(f"error: {exc} (EDGESENSE_* variables give the defaults of --table and --bucket; fix the "
-              "variable or pass the option)", file=sys.stderr)  # fmt: skip
-        raise SystemExit(2) from None
+        raise UsageError(
+            f"{exc} (EDGESENSE_* variables give the CLI's defaults; fix the variable or pass the option)"
+        ) from exc
+
+
+@cache
+def aws() -> AwsClients:
+    """One set of clients per command, from boto3's default chain (``AWS_ENDPOINT_URL`` honoured)."""
+    from edgesense.aws.clients import AwsClients
+
+    return AwsClients.default_chain()
+
+
+def int_range(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``lo`` to ``hi``, or a worded error."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {lo} to {hi:,}")
+        return value
+
+    return parse
+
+
+def ratio(raw: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: give a ratio from 0 to 1 (0.05 is 5 %)")
+    return value
+
+
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
+
+
+def memory_size(raw: str) -> str:
+    """An argparse type: a DuckDB memory size such as 512MB or 2GiB."""
+    if not _SIZE.fullmatch(raw):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a size: give a number and a unit, e.g. 512MB or 2GB")
+    return raw.strip()
+
+
+def utc_time(raw: str) -> datetime:
+    """An argparse type: an ISO 8601 time; one without a zone is UTC."""
+    try:
+        t = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not an ISO 8601 time: give e.g. 2026-12-01T07:00:00Z (no zone means UTC)"
+        ) from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def add_local_options(p: argparse.ArgumentParser) -> None:
     """The options of the verbs on local files (aggregate, archive)."""
-    p.add_argument("files", nargs="+", help="log files: DS2 JSON, DS1 raw or DS2 structured, gzip or plain")
-    p.add_argument("--rules", help="rules CSV with columns Id,Regex,Rank (default: no rules)")
-    p.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths")
-    p.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--memory-limit", default="1GB", help="DuckDB memory limit; beyond it DuckDB spills to disk"
-    )
+        "files", nargs="+", metavar="FILE_OR_DIR",
+        help="log files (DS2 JSON, DS1 raw or DS2 structured, gzip or plain), or folders to read every file of",
+    )  # fmt: skip
+    p.add_argument("--rules", help="rules CSV with columns Id,Regex,Rank (default: no rules)")
+    p.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths (default: Unmatched)")
+    p.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
+    p.add_argument("--threads", type=int_range(1, 256), default=2, help="DuckDB threads (default: 2)")
+    p.add_argument(
+        "--memory-limit", type=memory_size, default="1GB",
+        help="DuckDB memory limit, e.g. 512MB; beyond it DuckDB spills to disk (default: 1GB)",
+    )  # fmt: skip
 
 
-def inputs(args: argparse.Namespace) -> tuple[list[Path], RuleSet] | None:
-    """The files and rules of a local verb; None after saying what is wrong."""
-    from edgesense.rules import RuleSet, read_csv_rules
+def input_files(names: Iterable[str]) -> list[Path]:
+    """The files named, and every file under the folders named (hidden ones skipped), each once."""
+    files: dict[Path, Path] = {}
+    for name in names:
+        p = Path(name)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not _hidden(f.relative_to(p)))
+            if not found:
+                raise UsageError(f"folder {name} holds no files")
+            files.update((f.resolve(), f) for f in found)
+        elif p.is_file():
+            files.setdefault(p.resolve(), p)
+        else:
+            raise UsageError(f"no such file or folder: {name}")
+    return list(files.values())
 
-    files = [Path(f) for f in args.files]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        print(f"error: not a file: {', '.join(missing)}", file=sys.stderr)
-        return None
-    rules = read_csv_rules(Path(args.rules).read_text(encoding="utf-8")) if args.rules else RuleSet(())
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def rules_csv(path: str) -> RuleSet:
+    """A rules CSV, or a worded error if it is missing, empty or lacks a column."""
+    from edgesense.rules import read_csv_rules
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"rules file {path} does not exist: give a CSV with columns Id,Regex,Rank")
+    text = p.read_text(encoding="utf-8-sig")
+    if not text.strip():
+        raise UsageError(f"rules file {path} is empty: it needs a header Id,Regex,Rank and one rule per line")
+    try:
+        return read_csv_rules(text)
+    except ValueError as exc:
+        raise UsageError(f"rules file {path}: {exc}") from exc
+
+
+def inputs(args: argparse.Namespace) -> tuple[list[Path], RuleSet]:
+    """The files and rules of a local verb, or a worded error."""
+    from edgesense.rules import RuleSet
+
+    files = input_files(args.files)
+    rules = rules_csv(args.rules) if args.rules else RuleSet(())
     for r in rules.rejected:
         print(f"warning: {r}", file=sys.stderr)
     return files, rules

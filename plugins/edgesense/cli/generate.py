@@ -1,62 +1,86 @@
-"""``edgesense generate``: synthetic DataStream logs into a folder or a bucket."""
+"""``edgesense generate``: synthetic DataStream logs into a folder or a bucket, in bounded memory."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edgesense.cli.common import progress
+from edgesense.cli.common import aws, int_range, progress, settings, utc_time
+from edgesense.cli.errors import UsageError
+
+#: A local folder is the root of the logs: the DAG's default layout without ``logs/``.
+FOLDER_LAYOUT = "{%Y}/{%m}/{%d}/{%H}/"
+MAX_LINES_PER_MINUTE = 10_000_000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    g = sub.add_parser("generate", help="write synthetic DataStream logs to a folder or bucket")
-    g.add_argument("--out", help="local folder")
-    g.add_argument("--bucket", help="S3 bucket (boto3 default credentials; AWS_ENDPOINT_URL honoured)")
-    g.add_argument("--minutes", type=int, default=3)
-    g.add_argument("--lines-per-minute", type=int, default=1000)
-    g.add_argument("--files-per-minute", type=int, default=2)
-    g.add_argument("--ds1-files", type=int, default=0, help="also write this many DS1 raw files")
-    g.add_argument("--layout", default="logs/{%Y}/{%m}/{%d}/{%H}/")
-    g.add_argument("--start", help="first event minute, ISO 8601 (default: minutes ago)")
-    g.add_argument("--seed", type=int, default=7)
+    g = sub.add_parser(
+        "generate", help="write synthetic DataStream logs to a folder or bucket",
+        description="Synthetic DataStream 2 JSON logs (and DS1 raw files), named and laid out like real "
+        "uploads; about 8 percent of paths match none of the sample rules. Give exactly one of --out or "
+        "--bucket.",
+    )  # fmt: skip
+    g.add_argument("--out", metavar="DIR", help=f"local folder; files go to DIR/{_pct(FOLDER_LAYOUT)}")
+    g.add_argument("--bucket", help="S3 bucket; files go to the DAG's key layout (AWS default credentials, "
+                   "AWS_ENDPOINT_URL honoured)")  # fmt: skip
+    g.add_argument("--minutes", type=int_range(1, 7 * 1440), default=3,
+                   help="event minutes to cover, 1 to 10,080 (default: 3)")  # fmt: skip
+    g.add_argument("--lines-per-minute", type=int_range(1, MAX_LINES_PER_MINUTE), default=1000,
+                   help=f"requests per minute, 1 to {MAX_LINES_PER_MINUTE:,} (default: 1000)")  # fmt: skip
+    g.add_argument("--files-per-minute", type=int_range(1, 1000), default=2,
+                   help="DS2 files per minute, 1 to 1,000 (default: 2)")  # fmt: skip
+    g.add_argument("--ds1-files", type=int_range(0, 10_000), default=0,
+                   help="also write this many DS1 raw files (default: 0)")  # fmt: skip
+    g.add_argument("--layout", help=f"key layout (default: {_pct(FOLDER_LAYOUT)} with --out, "
+                   "$EDGESENSE_KEY_LAYOUT or logs/{%%Y}/{%%m}/{%%d}/{%%H}/ with --bucket)")  # fmt: skip
+    g.add_argument("--start", type=utc_time, help="first event minute, ISO 8601, UTC if it has no zone "
+                   "(default: --minutes before now)")  # fmt: skip
+    g.add_argument("--seed", type=int, default=7, help="the same seed gives the same lines (default: 7)")
     g.set_defaults(func=run)
+
+
+def _pct(text: str) -> str:
+    return text.replace("%", "%%")  # argparse %-formats help strings
 
 
 def run(args: argparse.Namespace) -> int:
     from edgesense.generate import generate
 
-    start = (
-        datetime.fromisoformat(args.start).astimezone(UTC)
-        if args.start
-        else datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=args.minutes)
-    )
     if bool(args.out) == bool(args.bucket):
-        print("error: give exactly one of --out DIR or --bucket NAME", file=sys.stderr)
-        return 2
-    s3 = None
-    if args.bucket:
-        from edgesense.aws.clients import AwsClients
-
-        s3 = AwsClients.default_chain().s3
-    total_files = args.minutes * args.files_per_minute + args.ds1_files
-    lines, started = 0, time.monotonic()
-    with progress("generate", total_files) as advance:
-        for f in generate(start=start, minutes=args.minutes, lines_per_minute=args.lines_per_minute,
-                          files_per_minute=args.files_per_minute, layout=args.layout, ds1_files=args.ds1_files,
-                          seed=args.seed):  # fmt: skip
-            if s3 is not None:
-                s3.put_object(Bucket=args.bucket, Key=f.key, Body=f.body)
-            else:
+        raise UsageError("give exactly one of --out DIR or --bucket NAME")
+    if args.files_per_minute > args.lines_per_minute:
+        raise UsageError(
+            f"--files-per-minute {args.files_per_minute} is more than --lines-per-minute {args.lines_per_minute}: "
+            "every file needs at least one line"
+        )
+    start = args.start or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=args.minutes)
+    layout = args.layout or (settings().key_layout if args.bucket else FOLDER_LAYOUT)
+    s3 = aws().s3 if args.bucket else None
+    files = list(generate(start=start, minutes=args.minutes, lines_per_minute=args.lines_per_minute,
+                          files_per_minute=args.files_per_minute, layout=layout, ds1_files=args.ds1_files,
+                          seed=args.seed))  # fmt: skip
+    total = sum(f.lines for f in files)
+    started = time.monotonic()
+    with progress("generate", total) as advance, tempfile.TemporaryDirectory(prefix="edgesense-gen-") as tmp:
+        for f in files:
+            lines = lambda n, key=f.key: advance(n, key)  # noqa: E731
+            if s3 is None:
                 target = Path(args.out) / f.key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(f.body)
-            lines += f.lines
-            advance(note=f.key)
+                with target.open("wb") as out:
+                    f.write(out, lines)
+            else:
+                # Through a local file: upload_file sends big ones in parts, never whole in memory.
+                local = Path(tmp) / "object.gz"
+                with local.open("wb") as out:
+                    f.write(out, lines)
+                s3.upload_file(str(local), args.bucket, f.key)
     where = f"s3://{args.bucket}/" if args.bucket else f"{args.out}/"
-    print(f"generated {total_files} file(s), {lines} line(s) into {where} in {time.monotonic() - started:.1f}s",
+    print(f"generated {len(files)} file(s), {total:,} line(s) into {where} in {time.monotonic() - started:.1f}s",
           file=sys.stderr)  # fmt: skip
-    print(f"lines generated: {lines}")
+    print(f"lines generated: {total}")
     return 0

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, settings
+from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, aws, int_range, rules_csv, settings
 
 if TYPE_CHECKING:
     from edgesense.rules import RuleSet
@@ -41,7 +41,7 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
         "unmatched", help="the top unmatched paths of a day, to know which rule to write next"
     )
     ru.add_argument("--date", required=True, help="UTC day, YYYY-MM-DD")
-    ru.add_argument("--top", type=int, default=50)
+    ru.add_argument("--top", type=int_range(1, 100_000), default=50, help="how many paths (default: 50)")
     ru.add_argument("--bucket", help=BUCKET_HELP)
     ru.set_defaults(func=cmd_unmatched)
     for sp in (ri, re_, rv, rt, ru):
@@ -53,18 +53,17 @@ def table_of(args: argparse.Namespace) -> str:
 
 
 def rules_store(table: str):
-    from edgesense.aws.clients import AwsClients
     from edgesense.aws.rules_store import RulesStore
 
-    return RulesStore(AwsClients.default_chain().dynamodb, table)
+    return RulesStore(aws().dynamodb, table)
 
 
 def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
     """A rules CSV if given, else the table's rules."""
-    from edgesense.rules import read_csv_rules, validate_items
+    from edgesense.rules import validate_items
 
     if csv_path:
-        return read_csv_rules(Path(csv_path).read_text(encoding="utf-8"))
+        return rules_csv(csv_path)
     if not table:
         raise ValueError("give a rules CSV or --table")
     return validate_items(rules_store(table).scan())
@@ -128,12 +127,10 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def download_day(bucket: str, table: str, day: str, into: Path) -> list[Path]:
     """A day of one of edgesense's Parquet tables from the store bucket (only keys of its own shape)."""
-    from edgesense.aws.clients import AwsClients
     from edgesense.aws.s3 import download_keys
     from edgesense.tables import output_key_shape
 
-    s3 = AwsClients.default_chain().s3
-    return download_keys(s3, bucket, f"{table}/dt={day}/", output_key_shape(table), into)
+    return download_keys(aws().s3, bucket, f"{table}/dt={day}/", output_key_shape(table), into)
 
 
 def cmd_unmatched(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, settings
+from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, input_files, int_range, settings
+from edgesense.cli.errors import UsageError
 from edgesense.cli.rules import download_day, load_rules, print_rejections, table_of
 
 if TYPE_CHECKING:
@@ -38,28 +38,27 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
         sp.add_argument("--bucket", help=BUCKET_HELP)
         sp.add_argument("--table", help=TABLE_HELP)
         sp.add_argument("--unmatched", default="Unmatched")
-        sp.add_argument("--top", type=int, default=10)
+        sp.add_argument("--top", type=int_range(1, 10_000), default=10, help="unmatched paths to show (default: 10)")
 
 
 @contextmanager
-def _history(args: argparse.Namespace) -> Iterator[tuple[History, str] | None]:
-    """(the requests to evaluate, where they came from), or None after saying what is wrong."""
+def _history(args: argparse.Namespace) -> Iterator[tuple[History, str]]:
+    """(the requests to evaluate, where they came from), or a worded error."""
     from edgesense.relabel import History
 
     with tempfile.TemporaryDirectory(prefix="edgesense-rules-") as tmp:
         if args.files:
-            history, source = (
-                History.from_logs([Path(f) for f in args.files], unmatched=args.unmatched),
-                f"{len(args.files)} file(s)",
-            )
+            files = input_files(args.files)
+            history, source = History.from_logs(files, unmatched=args.unmatched), f"{len(files)} file(s)"
         else:
             day = args.date or datetime.now(UTC).strftime("%Y-%m-%d")
             bucket = args.bucket or settings().store_bucket
             files = download_day(bucket, "requests", day, Path(tmp))
             if not files:
-                print(f"error: no requests Parquet under s3://{bucket}/requests/dt={day}/", file=sys.stderr)
-                yield None
-                return
+                raise UsageError(
+                    f"no requests Parquet under s3://{bucket}/requests/dt={day}/: give --date of a day that "
+                    "edgesense_archive has written, or local log files"
+                )
             history, source = (
                 History.from_parquet(files, unmatched=args.unmatched),
                 f"s3://{bucket}/requests/dt={day}/",
@@ -72,10 +71,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from edgesense.budget import series_count
     from edgesense.metrics import PIPELINE_METRICS
 
-    with _history(args) as got:
-        if got is None:
-            return 2
-        history, source = got
+    with _history(args) as (history, source):
         rules = load_rules(args.rules, None if args.rules else table_of(args))
         per_metric = series_count(history.label(rules).counts(), shape=args.shape, budget=args.budget)
     total = sum(per_metric.values()) + len(PIPELINE_METRICS)
@@ -90,10 +86,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 def cmd_dry_run(args: argparse.Namespace) -> int:
     from edgesense.rule_changes import dry_run
 
-    with _history(args) as got:
-        if got is None:
-            return 2
-        history, source = got
+    with _history(args) as (history, source):
         current = load_rules(args.current, None if args.current else table_of(args))
         result = dry_run(history, current, load_rules(args.rules, None), top=args.top)
     print(f"dry-run over {result.requests:,} request(s) from {source}:")
