@@ -170,9 +170,13 @@ def edgesense_ingest():
         return [{"batch": b, "summary": summaries[b]} for b in batch_ids]
 
     def publish(aggregated: list[dict]) -> dict:
+        from edgesense.plan import PlanConflict
         from edgesense.tasks.ingest import publish_batches
 
-        return publish_batches(dag_helpers.settings(), [a["batch"] for a in aggregated])
+        try:
+            return publish_batches(dag_helpers.settings(), [a["batch"] for a in aggregated])
+        except PlanConflict as exc:  # a plan or ledger not ours: sending anything could double count
+            raise AirflowFailException(str(exc)) from exc
 
     @task
     def add_partitions(aggregated: list) -> dict:

@@ -59,7 +59,9 @@ def main() -> int:
         )
         server.publish(NAMES)
         say(f"moto_server on {server.endpoint}; Airflow home {home}")
-        say('in another shell: eval "$(.venv/bin/edgesense local env)" points edgesense and the aws CLI at it')
+        say(
+            'in another shell: eval "$(.venv/bin/edgesense local env)" points edgesense and the aws CLI at it'
+        )
         airflow(env, "db", "migrate")
         airflow(env, "pools", "set", "edgesense_cloudwatch", "4", "CloudWatch PutMetricData budget")
         create_resources(server.endpoint, ingest_bucket=INGEST, store_bucket=STORE, rules_table=TABLE)

@@ -111,7 +111,9 @@ def main() -> int:
     ).start()
     try:
         record = server.publish(NAMES).relative_to(ROOT)
-        print(f"    {server.endpoint} (while it runs, eval \"$(.venv/bin/edgesense local env)\" reads {record})")
+        print(
+            f'    {server.endpoint} (while it runs, eval "$(.venv/bin/edgesense local env)" reads {record})'
+        )
         env = airflow_env(server.endpoint, home)
         os.environ.update(aws_env(server.endpoint))
         say("preparing Airflow (SQLite metadata DB, pool for CloudWatch publishing)")

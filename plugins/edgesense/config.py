@@ -98,8 +98,12 @@ class Settings:
         default=4096.0, metadata={"doc": "An object that inflates to more MiB than this is quarantined"}
     )
     max_batch_inflated_mb: float = field(
-        default=16384.0,
-        metadata={"doc": "Inflated MiB per batch; objects past it are quarantined (replay them from there)"},
+        default=4096.0,
+        metadata={
+            "doc": "Inflated MiB per batch; objects past it are quarantined (replay them from there). "
+            "Hostile input read line by line takes ~100 s per GiB, so the default fits "
+            "aggregate_batch's 10-minute execution_timeout"
+        },
     )
     max_event_age_days: float = field(
         default=30.0,

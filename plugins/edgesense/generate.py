@@ -11,14 +11,17 @@ size is generated in bounded memory.
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import io
+import itertools
 import json
 import random
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -44,12 +47,29 @@ HOST = "www.example.abc"
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15"
 
 
-def _pick(rng: random.Random, table) -> object:
+@cache
+def _cumulative(table: tuple) -> tuple[tuple, list[float]]:
     values, weights = zip(*table, strict=True)
-    return rng.choices(values, weights=weights)[0]
+    return values, list(itertools.accumulate(weights))
 
 
+def _pick(rng: random.Random, table: tuple) -> object:
+    values, cum = _cumulative(table)
+    return values[bisect.bisect(cum, rng.random() * cum[-1])]
+
+
+def _below(rng: random.Random, n: int, lo: int = 0) -> int:
+    """``randrange(lo, n)``, several times faster (this is the generator's hot loop)."""
+    return lo + int(rng.random() * (n - lo))
+
+
+def _ip(rng: random.Random) -> str:
+    return f"{_below(rng, 255, 1)}.{_below(rng, 255, 1)}.{_below(rng, 255, 1)}.{_below(rng, 255, 1)}"
+
+
+@cache
 def _pct(s: str) -> str:
+    """DataStream's URL-encoding of UA and referer (cached: the same few values on every line)."""
     return quote(s, safe="").replace("%20", "+")
 
 
@@ -62,8 +82,8 @@ def ds2_line(rng: random.Random, when: datetime, host: str = HOST) -> dict[str, 
         "cp": "123456",
         "reqId": f"{rng.getrandbits(32):08x}",
         "reqTimeSec": f"{when.timestamp():.3f}",
-        "bytes": str(rng.randrange(40000)),
-        "cliIP": ".".join(str(rng.randrange(1, 255)) for _ in range(4)),
+        "bytes": str(_below(rng, 40000)),
+        "cliIP": _ip(rng),
         "statusCode": str(status),
         "proto": "HTTP/1.1",
         "reqHost": host,
@@ -73,10 +93,10 @@ def ds2_line(rng: random.Random, when: datetime, host: str = HOST) -> dict[str, 
         "rspContentType": "text/html",
         "UA": _pct(UA),
         "referer": _pct(f"https://{host}/"),
-        "turnAroundTimeMSec": str(rng.randrange(1, 300)),
-        "transferTimeMSec": str(rng.randrange(3000)),
+        "turnAroundTimeMSec": str(_below(rng, 300, 1)),
+        "transferTimeMSec": str(_below(rng, 3000)),
         "cacheStatus": str(int(rng.random() < 0.7)),
-        "country": rng.choice(("DE", "US", "FR", "IN")),
+        "country": ("DE", "US", "FR", "IN")[_below(rng, 4)],
         "edgeIP": "23.50.51.173",
     }
 
@@ -91,16 +111,16 @@ def ds1_line(rng: random.Random, when: datetime, host: str = HOST) -> dict:
         "cp": "344739",
         "start": str(int(when.timestamp() * 1000)),
         "message": {
-            "cliIP": ".".join(str(rng.randrange(1, 255)) for _ in range(4)),
+            "cliIP": _ip(rng),
             "reqMethod": "GET",
-            "bytes": str(rng.randrange(40000)),
+            "bytes": str(_below(rng, 40000)),
             "reqHost": host,
             "UA": UA,
             "reqPath": path,
             "status": str(status),
         },
         "reqHdr": {"referer": f"https://{host}/"},
-        "netPerf": {"downloadTime": str(rng.randrange(3000))},
+        "netPerf": {"downloadTime": str(_below(rng, 3000))},
         "cache": {"cacheHit": str(int(rng.random() < 0.7))},
     }
 
@@ -121,7 +141,7 @@ class GeneratedFile:
         rng = random.Random(self.seed)
         make = ds2_line if self.format == "ds2_json" else ds1_line
         step = 59.999 / self.lines
-        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=6) as gz:
             for first in range(0, self.lines, CHUNK_LINES):
                 n = min(CHUNK_LINES, self.lines - first)
                 # Stratified times: in order without holding them all.

@@ -158,7 +158,17 @@ publish_batches(Settings.from_env(), [{bid!r}])
     assert len(again["ambiguous"]) == 1
     total = len(minutes) * len(STATUSES)
     counted = total_requests(aws, min(minutes), max(minutes) + timedelta(seconds=59))
-    assert 0 < counted < total  # the ambiguous call is never sent again: missing, never doubled
+    # Missing, never doubled: exactly the requests the ambiguous call carried, and no more.
+    plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=f"_edgesense/plans/{bid}.json.gz")
+                                      ["Body"].read()))  # fmt: skip
+    done = {k["Key"].rsplit("/", 1)[-1] for k in aws.s3.list_objects_v2(
+        Bucket=STORE, Prefix=f"_edgesense/ledger/{bid}/")["Contents"]}  # fmt: skip
+    [lost] = [i for i in range(len(plan["calls"])) if f"call-{i:06d}.{plan['plan_hash']}.done" not in done]
+    carried = sum(
+        d["Value"] for d in plan["calls"][lost]["datums"] if d["MetricName"] == "ResponseCountTotal"
+    )
+    assert 0 < carried < total
+    assert total - counted == carried
     with capsys.disabled():
         print(f"\n    one ambiguous call of {summary['calls']}: {total - counted:.0f} of {total} requests "
               f"({(total - counted) / total:.1%}) missing; {again['ambiguous'][0]}")  # fmt: skip
@@ -173,6 +183,42 @@ def counted(aws, first: datetime, last: datetime | None = None) -> float:
     per_minute = aws.per_minute(NS, "ResponseCountTotal", statuses, first - timedelta(minutes=5),
                                 (last or first) + timedelta(minutes=5))  # fmt: skip
     return sum(v for t, v in per_minute.items() if first <= t <= (last or first))
+
+
+FAMILIES = ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
+
+
+def sent_by_pattern(aws) -> dict[str, float]:
+    """Per URL pattern, the requests (status-family datums) of every plan call with a done marker."""
+    out: dict[str, float] = {}
+    for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
+        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+        bid = plan["batch_id"]
+        done = {k["Key"] for k in aws.s3.list_objects_v2(Bucket=STORE, Prefix=f"_edgesense/ledger/{bid}/")
+                .get("Contents", []) if k["Key"].endswith(".done")}  # fmt: skip
+        for i, call in enumerate(plan["calls"]):
+            if f"_edgesense/ledger/{bid}/call-{i:06d}.{plan['plan_hash']}.done" not in done:
+                continue
+            for d in call["datums"]:
+                dims = {x["Name"]: x["Value"] for x in d.get("Dimensions", [])}
+                if d["MetricName"] in FAMILIES and "UrlPatternId" in dims:
+                    out[dims["UrlPatternId"]] = out.get(dims["UrlPatternId"], 0) + d["Value"]
+    return out
+
+
+def labels_follow_rules(aws) -> set[bool]:
+    """Per plan: is /json/x labelled by the rules it read (Checkout if they have it, else Api)?"""
+    from edgesense.aws.rules_store import Snapshots
+
+    out = set()
+    for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
+        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+        rules = Snapshots(aws.s3, STORE).load(plan["rules_key"])
+        label = "Checkout" if any(r.id == "Checkout" for r in rules.rules) else "Api"
+        labels = {x["Value"] for c in plan["calls"] for d in c["datums"] for x in d.get("Dimensions", [])
+                  if x["Name"] == "UrlPatternId"}  # fmt: skip
+        out.add(label in labels and ({"Api", "Checkout"} - {label}).isdisjoint(labels))
+    return out
 
 
 def sent_requests(aws, minute: datetime) -> dict[str, float]:
@@ -223,9 +269,11 @@ def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_re
     [M, M+1) and two windows, [M-30 s, M+1) and [M+20 s, M+90 s), that overlap it and each
     other, over six objects that landed in minute M. One more object, counted minutes
     earlier by a run of its own, is delivered again in minute M (same key and bytes, as
-    after a lost upload acknowledgement). A rule changes in DynamoDB after the first run
-    has read the rules and before the other two do. Before, the re-delivery was counted
-    again: none of the three intervals overlaps the batch that had counted it."""
+    after a lost upload acknowledgement). A rule that re-labels ``/json/x`` (``Api`` before,
+    ``Checkout`` after) is added in DynamoDB after the first run has read the rules and
+    before the other two do, so the runs label the same path differently. Before, the
+    re-delivery was counted again: none of the three intervals overlaps the batch that had
+    counted it."""
     aws = catalog
     event = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
     earlier = event - timedelta(minutes=1)  # the early object's requests: their own minute
@@ -265,7 +313,7 @@ def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_re
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and "rules version" not in (tmp_path / "scheduled.log").read_text():
         time.sleep(0.2)
-    aws.ddb.put_item(TableName=TABLE, Item={"Id": {"S": "Checkout"}, "Regex": {"S": "/checkout/"},
+    aws.ddb.put_item(TableName=TABLE, Item={"Id": {"S": "Checkout"}, "Regex": {"S": "^/json/x$"},
                                             "Rank": {"N": "0"}})  # fmt: skip
     w1 = window(minute - timedelta(seconds=30), minute + timedelta(minutes=1))
     w2 = window(minute + timedelta(seconds=20), minute + timedelta(seconds=90))
@@ -285,10 +333,18 @@ def test_two_overlapping_windows_and_the_scheduled_minute_at_once_count_every_re
     # minute's bucket, so the per-minute split is read from the ledger, not from moto.)
     assert sent_requests(aws, earlier) == {setup_batch: 25}
     assert sum(sent_requests(aws, event).values()) == expected
-    families = sum(aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, earlier, event + timedelta(seconds=59))
-                   for name in ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
-                   for p in ("Product", "Api", "Checkout", "Unmatched"))  # fmt: skip
-    assert families == 25 + expected
+    # Per pattern: CloudWatch holds exactly what the sent plans carry, each plan labelled by
+    # the rules it read; /json/x is Api in some and Checkout in others, never both for one request.
+    per_pattern = {p: sum(aws.metric_sum(NS, name, {"Host": HOST, "UrlPatternId": p}, earlier,
+                                         event + timedelta(seconds=59)) for name in FAMILIES)
+                   for p in ("Product", "Api", "Checkout", "Unmatched")}  # fmt: skip
+    by_plan = sent_by_pattern(aws)
+    assert {p: n for p, n in per_pattern.items() if n} == by_plan, logs
+    json_x = 12 + expected // 2  # odd j: 12 of the early object's 25, half of each other file
+    assert per_pattern["Product"] == 25 + expected - json_x
+    assert per_pattern["Api"] + per_pattern["Checkout"] == json_x
+    assert per_pattern["Api"] >= 12  # the early batch read the old rules
+    assert labels_follow_rules(aws) == {True}
     # Health datums carry the time they were computed, so the setup run's 25 may share a
     # minute with the others: sum every run's since the test began.
     lines = aws.metric_sum(

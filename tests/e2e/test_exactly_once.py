@@ -108,11 +108,12 @@ def test_two_runs_aggregating_one_batch_at_once_publish_one_plan_once(catalog, m
     """Run A aggregates with 1,500 rules (one pattern per path: many datums, several calls);
     run B, which read the rules after they were all deleted, aggregates the same batch with
     none while A is still at work, and publishes. Before: A overwrote B's plan and sent the
-    calls past B's, so CloudWatch counted some requests twice. A is held at a point inside
-    its aggregation (a wrapper around the real code) so that the interleaving is certain."""
+    calls past B's, so CloudWatch counted some requests twice. A is held after aggregating,
+    just before its conditional plan write (a wrapper around the real PlanStore.create), so
+    that the interleaving is certain."""
     import threading
 
-    from edgesense.aggregate import Aggregator
+    from edgesense.aws.plans import PlanStore
     from edgesense.aws.rules_store import Snapshots
     from edgesense.rules import validate_items
     from edgesense.tasks.aggregate import aggregate_batches
@@ -132,24 +133,31 @@ def test_two_runs_aggregating_one_batch_at_once_publish_one_plan_once(catalog, m
     )
     none, _ = snaps.save(validate_items([]))
 
-    release = threading.Event()
-    real_process = Aggregator.process
+    computed, release = threading.Event(), threading.Event()
+    real_create = PlanStore.create
 
-    def process(self, files, rules, **kw):
-        result = real_process(self, files, rules, **kw)
+    def create(self, plan):
         if threading.current_thread().name == "run-a":
+            computed.set()  # A has aggregated and is about to create its plan: B goes now
             release.wait(120)
-        return result
+        return real_create(self, plan)
 
-    monkeypatch.setattr(Aggregator, "process", process)
-    a = threading.Thread(target=aggregate_batches, args=(s, [bid], many), name="run-a")
+    monkeypatch.setattr(PlanStore, "create", create)
+    a_result: list[dict] = []
+    a = threading.Thread(target=lambda: a_result.append(aggregate_batches(s, [bid], many)), name="run-a")
     a.start()
-    aggregate_batches(s, [bid], none)
+    assert computed.wait(120)
+    b_result = aggregate_batches(s, [bid], none)
     first = publish_batches(s, [bid])[bid]
+    outputs = {o["Key"]: o["ETag"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
+               if bid in o["Key"]}  # fmt: skip
     release.set()
     a.join(120)
     again = publish_batches(s, [bid])[bid]
 
+    assert a_result == [b_result]  # A adopted B's plan and says so in its result
+    assert {o["Key"]: o["ETag"] for o in aws.s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/")["Contents"]
+            if bid in o["Key"]} == outputs  # and wrote no Parquet of its own  # fmt: skip
     assert first["calls_sent"] == first["calls_total"]
     assert again["calls_sent"] == 0
     assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 1500
@@ -218,33 +226,49 @@ def test_one_line_with_a_byte_count_that_overflows_a_sum_is_rejected_and_its_bat
 # -- 5. a manifest that halts every claim ---------------------------------------------------
 
 
-def test_a_half_second_window_is_refused_and_no_broken_manifest_stops_later_claims(catalog):
+def test_a_half_second_window_is_refused_and_no_broken_manifest_stops_later_claims(catalog, caplog):
     """Before: [08:25:13, 08:25:13.5) froze a batch whose id has start = end, and every later
-    claim of that day failed with 'empty interval' (0 of 70 lines published). The broken
-    manifests are written here as the old code (or a hand edit) left them."""
+    claim of that day failed with 'empty interval' (0 of 70 lines published); a manifest
+    whose version was a string or null, or a legacy one whose objects lacked a size, failed
+    every overlapping claim too. The broken manifests are written here as the old code (or a
+    hand edit) left them, each with an id that the later claim must read."""
     aws = catalog
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
     refused = raw_window(iso(now), iso(now + timedelta(milliseconds=500)))
     assert refused.state == "failed"
     assert task(refused, "wait_for_batch").try_number == 1
 
-    day = f"_edgesense/manifests/dt={now:%Y-%m-%d}/"
-    same = f"{now:%Y%m%dT%H%M%S}-{now:%Y%m%dT%H%M%S}-0"
-    broken = {
-        f"{day}{same}.json": json.dumps({"batch_id": same, "objects": [],
-                                         "interval": [now.isoformat(), (now + timedelta(milliseconds=500)).isoformat()]}),
-        f"{day}{now:%Y%m%dT%H%M%S}-{now + timedelta(seconds=9):%Y%m%dT%H%M%S}-0.json": "{not json",
-        f"{day}notes.json": "{}",
-        f"{day}{now:%Y%m%dT%H%M%S}-{now + timedelta(seconds=8):%Y%m%dT%H%M%S}-0.json": json.dumps({"objects": 3}),
-    }  # fmt: skip
-    for key, text in broken.items():
-        aws.s3.put_object(Bucket=STORE, Key=key, Body=text.encode())
     minute = minute_ago()
     lm = aws.put_log("logs/after/ak-1-1-1-ds.gz", body(70, minute))
+    # Every broken id overlaps the later claim [lm - 20 s, lm + 1 s), so the claim reads each one.
+    t0, t1 = lm - timedelta(seconds=10), lm + timedelta(seconds=30)
+    day, span = f"_edgesense/manifests/dt={t0:%Y-%m-%d}/", f"{t0:%Y%m%dT%H%M%S}-{t1:%Y%m%dT%H%M%S}"
+    interval = [t0.isoformat(), t1.isoformat()]
+    legacy_object = {"key": "logs/after/old.gz", "etag": "e"}  # no size, no last_modified
+    broken = {
+        f"{day}{t0:%Y%m%dT%H%M%S}-{t0:%Y%m%dT%H%M%S}-0.json": {
+            "batch_id": "same", "objects": [], "interval": [t0.isoformat(), (t0 + timedelta(milliseconds=500)).isoformat()]},
+        f"{day}{span}-1.json": "{not json",
+        f"{day}notes.json": "{}",
+        f"{day}{span}-2.json": {"objects": 3},
+        f"{day}{span}-3.json": {"version": "2", "batch_id": f"{span}-3", "interval": interval, "objects": []},
+        f"{day}{span}-4.json": {"version": None, "batch_id": f"{span}-4", "interval": interval, "objects": []},
+        f"{day}{span}-5.json": {"interval": interval, "objects": [legacy_object]},
+    }  # fmt: skip
+    for key, doc in broken.items():
+        aws.s3.put_object(
+            Bucket=STORE, Key=key, Body=(doc if isinstance(doc, str) else json.dumps(doc)).encode()
+        )
 
-    assert_all_succeeded(
-        run_window(lm - timedelta(seconds=20), lm + timedelta(seconds=1), prefix="logs/after/")
-    )
+    with caplog.at_level("WARNING"):
+        assert_all_succeeded(
+            run_window(lm - timedelta(seconds=20), lm + timedelta(seconds=1), prefix="logs/after/")
+        )
+    # The half-second batch of the old code is a valid legacy manifest (its stored interval is
+    # exact and non-empty): it is read and honoured. Every other one is skipped, by name.
+    half_second = next(iter(broken))
+    for key in broken:
+        assert (f"s3://{STORE}/{key}" in caplog.text) == (key != half_second)
     assert total_requests(aws, minute, lm + timedelta(minutes=1)) == 70
 
 

@@ -7,6 +7,8 @@ produces exactly that (S3 cannot be made to lose a reply on demand).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -69,18 +71,49 @@ def test_a_manifest_that_cannot_be_read_stops_the_claim_instead_of_being_skipped
         source._read_manifest("20261124T082600-20261124T082700-0")
 
 
-def test_a_manifest_with_broken_content_is_skipped():
+GOOD_OBJECT = {"key": "logs/a.gz", "etag": "e1", "size": 10, "last_modified": "2026-11-24T08:26:05+00:00"}
+GOOD_MANIFEST = {"version": 2, "batch_id": "20261124T082600-20261124T082700-0", "objects": [GOOD_OBJECT],
+                 "interval": ["2026-11-24T08:26:00+00:00", "2026-11-24T08:27:00+00:00"]}  # fmt: skip
+
+
+def manifest_source(body: bytes):
     import io
 
     from edgesense.aws.sources import BatchSource
 
-    class Broken:
+    class Store:
         def get_object(self, **_):
-            return {"Body": io.BytesIO(b"{not json")}
+            return {"Body": io.BytesIO(body)}
 
-    class Hook:
-        def get_conn(self):
-            return Broken()
+    return BatchSource(Store(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
 
-    source = BatchSource(Hook(), ingest_bucket="i", store_bucket="s", key_layout="logs/", lookback=None)
-    assert source._read_manifest("20261124T082600-20261124T082700-0") is None
+
+def test_a_well_formed_manifest_is_read():
+    assert manifest_source(json.dumps(GOOD_MANIFEST).encode())._read_manifest(GOOD_MANIFEST["batch_id"]) == (
+        GOOD_MANIFEST
+    )
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "{not json",
+        "[1, 2]",
+        {**GOOD_MANIFEST, "version": "2"},
+        {**GOOD_MANIFEST, "version": None},
+        {**GOOD_MANIFEST, "objects": 3},
+        {**GOOD_MANIFEST, "interval": ["2026-11-24T08:26:13+00:00", "2026-11-24T08:26:13.500000+00:00"][::-1]},
+        {k: v for k, v in GOOD_MANIFEST.items() if k != "version"} | {"objects": [{"key": "a", "etag": "e"}]},
+        {**GOOD_MANIFEST, "objects": [{**GOOD_OBJECT, "last_modified": "yesterday"}]},
+        {**GOOD_MANIFEST, "objects": [{**GOOD_OBJECT, "size": "10"}]},
+        {k: v for k, v in GOOD_MANIFEST.items() if k != "batch_id"},
+    ],
+    ids=["not-json", "not-an-object", "version-string", "version-null", "objects-not-a-list", "empty-interval",
+         "legacy-objects-without-size", "bad-last-modified", "size-string", "no-batch-id"],
+)  # fmt: skip
+def test_a_manifest_of_any_broken_shape_is_skipped_not_raised(doc, caplog):
+    """Each shape once made every overlapping claim fail (a TypeError or KeyError in the claim)."""
+    body = (doc if isinstance(doc, str) else json.dumps(doc)).encode()
+    with caplog.at_level("ERROR"):
+        assert manifest_source(body)._read_manifest(GOOD_MANIFEST["batch_id"]) is None
+    assert "skipping batch manifest" in caplog.text

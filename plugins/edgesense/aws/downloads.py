@@ -38,7 +38,7 @@ class InflateLimits:
 
     ratio: float = 200.0
     object_bytes: int = 4096 * 2**20
-    batch_bytes: int = 16384 * 2**20
+    batch_bytes: int = 4096 * 2**20
 
     def for_object(self, size: int) -> int:
         return int(min(self.object_bytes, max(INFLATE_FLOOR, self.ratio * size)))

@@ -75,6 +75,37 @@ def _overlaps(doc: dict[str, Any], interval: Interval) -> bool:
     return bounds is not None and bounds[0] < interval.end and interval.start < bounds[1]
 
 
+def _check_manifest(doc: Any) -> None:
+    """Raise ValueError unless ``doc`` has every field a claim reads, each of its type.
+
+    A claim reads every manifest near its interval, so one hand-edited or foreign document
+    must be refused here, whole, rather than fail a comparison in every later claim.
+    """
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    version = doc.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"version {version!r} is not a whole number")
+    if _stored_interval(doc) is None:
+        raise ValueError("no valid interval [start, end)")
+    if not isinstance(doc.get("objects"), list):
+        raise ValueError("no objects list")
+    for i, o in enumerate(doc["objects"]):
+        ok = (isinstance(o, dict) and isinstance(o.get("key"), str) and isinstance(o.get("etag"), str)
+              and isinstance(o.get("size"), int) and isinstance(o.get("last_modified"), str))  # fmt: skip
+        if ok:
+            try:
+                datetime.fromisoformat(o["last_modified"])
+            except ValueError:
+                ok = False
+        if not ok:
+            raise ValueError(
+                f"object {i} lacks a string key and etag, an integer size or an ISO last_modified"
+            )
+    if version >= MANIFEST_VERSION and not isinstance(doc.get("batch_id"), str):
+        raise ValueError("no batch_id")
+
+
 def _stored_interval(doc: dict[str, Any]) -> tuple[datetime, datetime] | None:
     """A manifest's own interval, exactly as it was frozen (legacy ones may carry fractions)."""
     try:
@@ -164,10 +195,7 @@ class BatchSource:
             doc = get_json(self.client, self.store_bucket, key)
             if doc is None:
                 return None
-            if not isinstance(doc.get("objects"), list) or _stored_interval(doc) is None:
-                raise ValueError("no objects list or no valid interval")
-            for o in doc["objects"]:
-                o["key"], o["etag"]
+            _check_manifest(doc)
         except Exception as exc:  # a broken record must never stop other claims
             if is_transient(exc):
                 raise  # S3 could not be read (throttled, 5xx): skipping would risk counting its objects again
@@ -215,8 +243,10 @@ class BatchSource:
                 (parse_batch_id(b)[2] for b in near if b.startswith(_id_prefix(interval))), default=-1
             )
             created = self._freeze(interval, prefix, new, seq)
-            if created is None:
-                continue  # a concurrent run of this interval took a number: look again
+            if created is None:  # a concurrent run of this interval took a number: look again
+                log.info("another run of %s froze batch number %d first; looking again (attempt %d of %d)",
+                         interval, seq, attempt + 2, CLAIM_ATTEMPTS)  # fmt: skip
+                continue
             for bid, shard in created:
                 self.take(bid, shard)
             batches = sorted(set(mine) | {b for b, _ in created}, key=parse_batch_id)

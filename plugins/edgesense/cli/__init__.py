@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from edgesense import __version__
 from edgesense.cli import aggregate, archive, generate, local, rules, rules_history
@@ -18,15 +19,22 @@ from edgesense.cli.errors import explain
 COMMANDS = (aggregate, archive, generate, local)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake said in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edgesense", description=__doc__.splitlines()[0])
+    p = Parser(prog="edgesense", description=__doc__.splitlines()[0].replace("``", ""))
     p.add_argument("--version", action="version", version=f"edgesense {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error (any position)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
     r = sub.add_parser("rules", help="import, export, validate and test URL-pattern rules")
-    rsub = r.add_subparsers(dest="rules_command", required=True)
+    rsub = r.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
     rules.add_parsers(rsub)
     rules_history.add_parsers(rsub)
     _debug_everywhere(p)
@@ -38,7 +46,9 @@ def _debug_everywhere(p: argparse.ArgumentParser) -> None:
     for action in p._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                child.add_argument(
+                    "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                )
                 _debug_everywhere(child)
 
 

@@ -8,7 +8,14 @@ import sys
 import time
 from pathlib import Path
 
-from edgesense.cli.common import add_local_options, inputs, ratio, read_options, settings, show_duckdb_progress
+from edgesense.cli.common import (
+    add_local_options,
+    inputs,
+    ratio,
+    read_options,
+    settings,
+    show_duckdb_progress,
+)
 from edgesense.cli.errors import UsageError
 
 

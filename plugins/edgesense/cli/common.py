@@ -74,7 +74,9 @@ _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IG
 def memory_size(raw: str) -> str:
     """An argparse type: a DuckDB memory size such as 512MB or 2GiB."""
     if not _SIZE.fullmatch(raw):
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a size: give a number and a unit, e.g. 512MB or 2GB")
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is not a size: give a number and a unit, e.g. 512MB or 2GB"
+        )
     return raw.strip()
 
 
@@ -96,7 +98,9 @@ def add_local_options(p: argparse.ArgumentParser) -> None:
         help="log files (DS2 JSON, DS1 raw or DS2 structured, gzip or plain), or folders to read every file of",
     )  # fmt: skip
     p.add_argument("--rules", help="rules CSV with columns Id,Regex,Rank (default: no rules)")
-    p.add_argument("--unmatched", default="Unmatched", help="pattern id for unmatched paths (default: Unmatched)")
+    p.add_argument(
+        "--unmatched", default="Unmatched", help="pattern id for unmatched paths (default: Unmatched)"
+    )
     p.add_argument("--structured-fields", help="DS2 STRUCTURED field order, comma-separated")
     p.add_argument("--threads", type=int_range(1, 256), default=2, help="DuckDB threads (default: 2)")
     p.add_argument(
@@ -169,8 +173,9 @@ def progress(label: str, total: int) -> Iterator:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[note]}"), console=Console(stderr=True))  # fmt: skip
+    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+    bar = Progress(TextColumn("{task.description}"), MofNCompleteColumn(), BarColumn(bar_width=30),
+                   TimeElapsedColumn(), TextColumn("{task.fields[note]}"), console=console)  # fmt: skip
     task = bar.add_task(label, total=total, note="")
     with bar:
         yield lambda n=1, note="": bar.update(task, advance=n, note=note[:60])

@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     start = args.start or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=args.minutes)
     layout = args.layout or (settings().key_layout if args.bucket else FOLDER_LAYOUT)
     s3 = aws().s3 if args.bucket else None
+    if s3 is not None:
+        s3.head_bucket(Bucket=args.bucket)  # no credentials, no endpoint, no bucket: said now, not mid-way
     files = list(generate(start=start, minutes=args.minutes, lines_per_minute=args.lines_per_minute,
                           files_per_minute=args.files_per_minute, layout=layout, ds1_files=args.ds1_files,
                           seed=args.seed))  # fmt: skip

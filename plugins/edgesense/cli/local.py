@@ -11,7 +11,7 @@ from edgesense.cli.errors import UsageError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("local", help="the embedded AWS of `make airflow`: its endpoint and names")
-    lsub = p.add_subparsers(dest="local_command", required=True)
+    lsub = p.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
     e = lsub.add_parser(
         "env", help='print export lines for it: eval "$(edgesense local env)"',
         description="Print `export` lines with the endpoint, dummy credentials, region and resource names "

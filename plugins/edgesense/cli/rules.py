@@ -33,8 +33,10 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
     rv.set_defaults(func=cmd_validate)
     rt = rsub.add_parser("test", help="which rule wins for a path, and which others also match")
     rt.add_argument("path")
-    rt.add_argument("--host")
-    rt.add_argument("--unmatched", default="Unmatched")
+    rt.add_argument("--host", help="the request's host, for rules with a Host (default: none)")
+    rt.add_argument(
+        "--unmatched", default="Unmatched", help="pattern id when no rule matches (default: Unmatched)"
+    )
     rt.add_argument("--rules", help="rules CSV instead of the table")
     rt.set_defaults(func=cmd_test)
     ru = rsub.add_parser(

@@ -29,16 +29,23 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
     rc = rsub.add_parser("cost", help="CloudWatch series the rules produce, and their monthly cost")
     rc.add_argument("files", nargs="*", help="local log files (or use --date)")
     rc.add_argument("--rules", help="rules CSV instead of the table")
-    rc.add_argument("--price", type=float, default=0.30, help="USD per series per month (first tier)")
-    rc.add_argument("--shape", choices=("default", "original"), default="default")
+    rc.add_argument(
+        "--price", type=float, default=0.30, help="USD per series per month (default: 0.30, the first tier)"
+    )
+    rc.add_argument("--shape", choices=("default", "original"), default="default",
+                    help="metric dimensions: edgesense's or the original's (default: default)")  # fmt: skip
     rc.add_argument("--budget", type=int, default=0, help="max UrlPatternId values per host (0 = none)")
     rc.set_defaults(func=cmd_cost)
     for sp in (rd, rc):
         sp.add_argument("--date", help="UTC day of requests Parquet to use (default: today)")
         sp.add_argument("--bucket", help=BUCKET_HELP)
         sp.add_argument("--table", help=TABLE_HELP)
-        sp.add_argument("--unmatched", default="Unmatched")
-        sp.add_argument("--top", type=int_range(1, 10_000), default=10, help="unmatched paths to show (default: 10)")
+        sp.add_argument(
+            "--unmatched", default="Unmatched", help="pattern id for unmatched paths (default: Unmatched)"
+        )
+        sp.add_argument(
+            "--top", type=int_range(1, 10_000), default=10, help="unmatched paths to show (default: 10)"
+        )
 
 
 @contextmanager
