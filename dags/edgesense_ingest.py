@@ -69,6 +69,7 @@ from edgesense.compat import (
     dag,
     task,
 )
+from edgesense.interval import PREFIX_PATTERN, WINDOW_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +89,25 @@ default_args = dag_helpers.default_args(
     3, 30, retry_exponential_backoff=True, execution_timeout=timedelta(minutes=10)
 )
 
+WINDOW_HELP = (
+    "ISO 8601 in whole seconds, e.g. 2026-12-01T07:00:00Z; a time without a zone is UTC. Give both "
+    "window_start and window_end, or neither. When given, they win over the run's Data Interval, "
+    "which is then ignored (the task logs say which window ran)."
+)
 params = {
     "window_start": Param(
-        None, type=["null", "string"], format="date-time",
-        description="Start of a manual window (ISO 8601, UTC). Replaces the data interval.",
+        None, type=["null", "string"], pattern=WINDOW_PATTERN, title="Window start (UTC)",
+        description=f"Start of a manual window, inclusive. {WINDOW_HELP}",
     ),
     "window_end": Param(
-        None, type=["null", "string"], format="date-time",
-        description="End of a manual window (exclusive). At most one day after window_start.",
+        None, type=["null", "string"], pattern=WINDOW_PATTERN, title="Window end (UTC)",
+        description=f"End of a manual window, exclusive: at most 1 day after window_start and at most 5 minutes "
+        f"from now. {WINDOW_HELP}",
     ),
     "prefix": Param(
-        None, type=["null", "string"], maxLength=1024,
-        description="List only this key prefix instead of the key layout's folders.",
+        None, type=["null", "string"], maxLength=1024, pattern=PREFIX_PATTERN,
+        description="List only this S3 key prefix of the ingest bucket (e.g. logs/2026/12/01/07/) instead of "
+        "the key layout's folders. A key prefix, never a path: no leading '/', no s3://bucket/.",
     ),
     "reprocess": Param(
         False, type="boolean",
@@ -107,6 +115,19 @@ params = {
         "(requests/ is edgesense_archive's: reprocess there). CloudWatch is never re-sent.",
     ),
 }  # fmt: skip
+
+
+def processing_window(params, start, end, *, with_prefix: bool = False):
+    """The run's window, logged as each task's first line (the UI's Data Interval may not be
+    what ran); params that can never work fail the task at once, without retries."""
+    from edgesense.interval import ParamError, check_prefix
+    from edgesense.tasks.ingest import resolve_interval
+
+    try:
+        interval = resolve_interval(params, start, end)
+        return (interval, check_prefix((params or {}).get("prefix"))) if with_prefix else interval
+    except ParamError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 @dag(
@@ -126,32 +147,22 @@ params = {
 )
 def edgesense_ingest():
     @task
-    def sync_rules() -> dict:
+    def sync_rules(params=None, data_interval_start=None, data_interval_end=None) -> dict:
         from edgesense.tasks.ingest import sync_rules
 
+        processing_window(params, data_interval_start, data_interval_end)  # bad params fail here, at once
         return sync_rules(dag_helpers.settings())
 
     @task.sensor(
         task_id="wait_for_batch", poke_interval=POKE_SECONDS, timeout=timedelta(minutes=15), mode="reschedule"
     )
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
-        from edgesense.interval import ParamError
-        from edgesense.tasks.ingest import claim_batches, resolve_interval
+        from edgesense.tasks.ingest import claim_batches, no_new_objects
 
-        try:
-            interval = resolve_interval(params, data_interval_start, data_interval_end)
-        except ParamError as exc:
-            raise AirflowFailException(str(exc)) from exc  # no retry can fix a param
-        claimed = claim_batches(
-            dag_helpers.settings(), interval, prefix=(params or {}).get("prefix"), wait_up_to=POKE_SECONDS
-        )
+        interval, prefix = processing_window(params, data_interval_start, data_interval_end, with_prefix=True)
+        claimed = claim_batches(dag_helpers.settings(), interval, prefix=prefix, wait_up_to=POKE_SECONDS)
         if claimed is not None and not claimed["batches"]:
-            log.info(
-                "no new objects in %s (%d landed, all counted by other batches); the rest of the run is "
-                "skipped",
-                claimed["interval"],
-                claimed["owned_objects"],
-            )
+            log.info("%s; the rest of the run is skipped", no_new_objects(claimed, prefix))
         # The batch ids are what the aggregate tasks are mapped over: one task per shard.
         return PokeReturnValue(
             is_done=claimed is not None, xcom_value=claimed["batches"] if claimed else None
@@ -179,10 +190,15 @@ def edgesense_ingest():
             raise AirflowFailException(str(exc)) from exc
 
     @task
-    def add_partitions(aggregated: list) -> dict:
+    def add_partitions(
+        aggregated: list, params=None, data_interval_start=None, data_interval_end=None
+    ) -> dict:
         from edgesense.tasks.ingest import update_partitions
 
-        return update_partitions(dag_helpers.settings(), [a["batch"] for a in aggregated])
+        processing_window(params, data_interval_start, data_interval_end)
+        # One slice, not iteration: iterating a mapped task's results asks for one item past
+        # the end, which the API server logs as "XCom not found" on every run.
+        return update_partitions(dag_helpers.settings(), [a["batch"] for a in aggregated[:]])
 
     rules = sync_rules()
     batches = wait_for_batch()
@@ -190,11 +206,16 @@ def edgesense_ingest():
     if MAP_SHARDS:
 
         @task(task_id="aggregate_batch", max_active_tis_per_dagrun=8)
-        def aggregate_shard(batch_id: str, rules: dict, params=None) -> dict:
+        def aggregate_shard(batch_id: str, rules: dict, params=None, data_interval_start=None,
+                            data_interval_end=None) -> dict:  # fmt: skip
+            processing_window(params, data_interval_start, data_interval_end)
             return aggregate([batch_id], rules, params)[0]
 
         @task(task_id="publish_metrics", pool=CLOUDWATCH_POOL)
-        def publish_shard(aggregated: dict) -> dict:
+        def publish_shard(
+            aggregated: dict, params=None, data_interval_start=None, data_interval_end=None
+        ) -> dict:
+            processing_window(params, data_interval_start, data_interval_end)
             return publish([aggregated])
 
         aggregated = aggregate_shard.partial(rules=rules).expand(batch_id=batches)
@@ -203,13 +224,17 @@ def edgesense_ingest():
     else:
 
         @task(task_id="aggregate_batch")
-        def aggregate_shards(batch_ids: list[str], rules: dict, params=None) -> list[dict]:
+        def aggregate_shards(batch_ids: list[str], rules: dict, params=None, data_interval_start=None,
+                             data_interval_end=None) -> list[dict]:  # fmt: skip
+            processing_window(params, data_interval_start, data_interval_end)
             if not batch_ids:
-                raise AirflowSkipException("no objects arrived in this interval")
+                raise AirflowSkipException("no new objects in this run's window (see wait_for_batch's log)")
             return aggregate(batch_ids, rules, params)
 
         @task(task_id="publish_metrics", pool=CLOUDWATCH_POOL)
-        def publish_shards(aggregated: list[dict]) -> dict:
+        def publish_shards(aggregated: list[dict], params=None, data_interval_start=None,
+                           data_interval_end=None) -> dict:  # fmt: skip
+            processing_window(params, data_interval_start, data_interval_end)
             return publish(aggregated)
 
         aggregated = aggregate_shards(batches, rules)

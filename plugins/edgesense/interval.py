@@ -22,6 +22,13 @@ MAX_WINDOW_AGE = timedelta(days=366)
 MAX_WINDOW_AHEAD = timedelta(minutes=5)
 
 
+#: JSON Schema pattern of ``window_start``/``window_end``: ISO 8601, whole seconds, a zone
+#: optional (none means UTC). The form and the REST API refuse anything else at trigger time.
+WINDOW_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}(:?\d{2})?)?$"
+#: JSON Schema pattern of ``prefix``: an S3 key prefix, never a path or an s3:// URL.
+PREFIX_PATTERN = r"^(?!/)(?!s3://)"
+
+
 class ParamError(ValueError):
     """A run's params can never work; retrying cannot fix them."""
 
@@ -77,6 +84,37 @@ def parse_time(value: str, name: str) -> datetime:
     return t
 
 
+def _span(d: timedelta) -> str:
+    if d % timedelta(days=1):
+        return str(d)  # e.g. "1 day, 3:00:00"
+    return f"{d.days} days" if d.days > 1 else "1 day"
+
+
+def check_prefix(prefix: str | None) -> str | None:
+    """The ``prefix`` param as a key prefix (None if not given); a path or URL is a ParamError."""
+    if not prefix:
+        return None
+    if prefix.startswith("s3://"):
+        raise ParamError(f"prefix {prefix!r} is an S3 URL: give only the key prefix, e.g. logs/2026/11/24/")
+    if prefix.startswith("/"):
+        raise ParamError(
+            f"prefix {prefix!r} starts with '/': it is an S3 key prefix, not a path; try {prefix.lstrip('/')!r}"
+        )
+    return prefix
+
+
+def describe(params: Mapping[str, Any] | None, start: datetime | None, end: datetime | None,
+             interval: Interval) -> str:  # fmt: skip
+    """One line: the window a run processes, and where it came from."""
+    window = f"[{interval.start:%Y-%m-%dT%H:%M:%SZ}, {interval.end:%Y-%m-%dT%H:%M:%SZ})"
+    if (params or {}).get("window_start"):
+        ignored = (
+            f" (the run's Data Interval {start.isoformat()}..{end.isoformat()} is ignored)" if start else ""
+        )
+        return f"processing window {window} from params window_start/window_end{ignored}"
+    return f"processing window {window}: the run's Data Interval"
+
+
 def resolve(
     params: Mapping[str, Any] | None,
     start: datetime | None,
@@ -107,11 +145,14 @@ def resolve(
         return Interval(s, e)
     t0, t1 = parse_time(ws, "window_start"), parse_time(we, "window_end")
     now = now or datetime.now(UTC)
-    if t1 <= t0:
-        raise ParamError(f"param window_end={we!r} must be later than window_start={ws!r}")
+    if t1 < t0:
+        raise ParamError(f"window_end ({we}) is before window_start ({ws}); swap them")
+    if t1 == t0:
+        raise ParamError(f"window_end ({we}) equals window_start ({ws}): the window is empty")
     if t1 - t0 > MAX_WINDOW:
         raise ParamError(
-            f"params window_start..window_end span {t1 - t0}, more than {MAX_WINDOW}; use a backfill for more"
+            f"the window spans {_span(t1 - t0)}; at most 1 day, use a backfill for more "
+            f"(window_start {ws}, window_end {we})"
         )
     if t0 < now - MAX_WINDOW_AGE:
         raise ParamError(

@@ -49,6 +49,26 @@ class BatchSummary:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def sentence(self) -> str:
+        """The summary as a person reads it in a task log (the JSON is the task's return value)."""
+        rejected = f"{self.lines_rejected:,} rejected"
+        if self.lines_rejected:
+            rejected += f" ({self.lines_rejected / (self.lines_valid + self.lines_rejected):.1%})"
+        reasons = "; ".join(
+            f"{n:,} {r}" for r, n in sorted(self.reject_reasons.items(), key=lambda kv: -kv[1])[:3]
+        )
+        files = f", {len(self.files_rejected)} file(s) rejected" if self.files_rejected else ""
+        late = (
+            f" ({self.datums_out_of_window:,} outside CloudWatch's window)"
+            if self.datums_out_of_window
+            else ""
+        )
+        return (
+            f"batch {self.batch_id}: {self.objects} object(s), {self.lines_valid:,} valid line(s), {rejected}"
+            f"{f' [{reasons}]' if reasons else ''}{files} -> {self.requests:,} request(s), {self.datums:,} "
+            f"datum(s){late} in {self.calls} call(s); rules {self.rules_version or '?'}"
+        )
+
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> BatchSummary:
         """Lenient: a plan from an earlier version may lack fields (defaults) or carry others (dropped)."""

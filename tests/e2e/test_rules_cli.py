@@ -142,3 +142,12 @@ def test_the_unmatched_report_lists_the_paths_no_rule_named(aws, airflow_db, tmp
     assert "dry-run over 95 request(s) from s3://es-store/requests/" in dry.stdout
     assert "  Search                           0        42       +42" in dry.stdout
     assert "  Unmatched                       45         3       -42" in dry.stdout
+
+
+def test_export_of_a_table_that_does_not_exist_is_one_line_and_exit_2(aws, tmp_path):
+    res = subprocess.run([str(EXE), "rules", "export", "--table", "no-such-table"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("error: AWS Scan failed: ResourceNotFoundException")
+    assert "check --table" in res.stderr

@@ -134,3 +134,18 @@ def test_a_reprocessed_plan_keeps_the_stored_calls_hash_and_call_counts():
     assert (plan.summary.datums, plan.summary.calls, plan.summary.requests) == (1, 1, 9)
     assert plan.outputs == ("minute_metrics/y",)
     assert plan.legacy_requests  # the stored plan's requests/ were the ingest's: the archive leaves it alone
+
+
+def test_a_batch_summary_reads_as_one_sentence_in_the_task_log():
+    from edgesense.plan import BatchSummary
+
+    busy = BatchSummary("b1", objects=3, requests=5990, datums=420, calls=1, lines_valid=5990, lines_rejected=10,
+                        reject_reasons={"not valid JSON": 10}, files_rejected=[{"key": "x", "reason": "gzip"}],
+                        datums_out_of_window=2, rules_version="4f53")  # fmt: skip
+    assert busy.sentence() == (
+        "batch b1: 3 object(s), 5,990 valid line(s), 10 rejected (0.2%) [10 not valid JSON], 1 file(s) rejected "
+        "-> 5,990 request(s), 420 datum(s) (2 outside CloudWatch's window) in 1 call(s); rules 4f53"
+    )
+    assert BatchSummary("b2").sentence() == (
+        "batch b2: 0 object(s), 0 valid line(s), 0 rejected -> 0 request(s), 0 datum(s) in 0 call(s); rules ?"
+    )

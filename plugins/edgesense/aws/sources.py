@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,15 @@ def _stored_interval(doc: dict[str, Any]) -> tuple[datetime, datetime] | None:
     return (s, e) if e > s else None
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a claim listed: the interval's objects, and how much it looked at to find them."""
+
+    objects: list[dict[str, Any]]
+    prefixes: list[str]
+    keys_listed: int
+
+
 class BatchSource:
     """Lists, claims and downloads the log objects of an interval."""
 
@@ -141,16 +151,18 @@ class BatchSource:
 
     # -- listing ----------------------------------------------------------------------------
 
-    def list_owned(self, interval: Interval, prefix: str | None = None) -> list[dict[str, Any]]:
+    def list_owned(self, interval: Interval, prefix: str | None = None) -> Listing:
         """Objects with LastModified in the interval, from only the folders that can hold them."""
         prefixes = (
             [prefix] if prefix is not None
             else listing_prefixes(self.key_layout, interval.start, interval.end, self.lookback)
         )  # fmt: skip
         found: dict[str, dict[str, Any]] = {}
+        listed = 0
         paginator = self.client.get_paginator("list_objects_v2")
         for p in prefixes:
             for page in paginator.paginate(Bucket=self.ingest_bucket, Prefix=p):
+                listed += len(page.get("Contents", ()))
                 for obj in page.get("Contents", ()):
                     lm = obj["LastModified"].astimezone(UTC)
                     if interval.contains(lm) and not obj["Key"].endswith("/"):
@@ -160,7 +172,7 @@ class BatchSource:
                             "size": obj["Size"],
                             "last_modified": lm.isoformat(),
                         }
-        return [found[k] for k in sorted(found)]
+        return Listing([found[k] for k in sorted(found)], prefixes, listed)
 
     # -- manifests --------------------------------------------------------------------------
 
@@ -217,7 +229,8 @@ class BatchSource:
         same interval that took the number makes this one look again), and its objects are
         then taken in the object index, which has the last word on who counts an object.
         """
-        owned = self.list_owned(interval, prefix)
+        listing = self.list_owned(interval, prefix)
+        owned = listing.objects
         for attempt in range(CLAIM_ATTEMPTS):
             near = self._manifests_near(interval)
             if attempt == 0:
@@ -254,8 +267,15 @@ class BatchSource:
                 log.info(
                     "%d object(s) of this interval already belong to other batches", len(owned) - len(new)
                 )
+            earlier = sorted(set(mine) - {b for b, _ in created}, key=parse_batch_id)
+            if earlier:
+                log.info("batch(es) %s of exactly this interval were frozen by an earlier run (the scheduled "
+                         "run of this interval, an earlier run of the same window, or an earlier try); this run maps over them "
+                         "too, and each batch's one plan and its ledger make sure nothing is aggregated or sent "
+                         "twice", ", ".join(earlier))  # fmt: skip
             return {"batches": batches, "new_objects": len(new), "owned_objects": len(owned),
-                    "already_counted": sum(o is not None for o in owners)}  # fmt: skip
+                    "already_counted": sum(o is not None for o in owners), "prefixes": listing.prefixes,
+                    "keys_listed": listing.keys_listed, "bucket": self.ingest_bucket}  # fmt: skip
         raise RuntimeError(
             f"could not claim {interval}: {CLAIM_ATTEMPTS} concurrent claims kept taking its batch ids"
         )

@@ -124,7 +124,7 @@ class _Batches:
                     fold_in()
             summary = self._quarantine(plan.summary, objects)
             _upload(settings, self.s3, local, stored.plan.metrics_outputs if stored else ())
-            log.info("batch %s: %s", bid, json.dumps(summary.to_json(), sort_keys=True))
+            log.info(summary.sentence())
             return summary
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -20,7 +20,7 @@ from edgesense.aws.plans import PlanStore
 from edgesense.aws.publish import Publisher
 from edgesense.aws.rules_store import RulesStore, Snapshots
 from edgesense.config import Settings
-from edgesense.interval import Interval, resolve
+from edgesense.interval import Interval, describe, resolve
 from edgesense.rules import RuleSet
 from edgesense.tables import partitions_of
 from edgesense.tasks.common import add_partitions_for, batch_source, clients_for
@@ -29,8 +29,28 @@ log = logging.getLogger(__name__)
 
 
 def resolve_interval(params: dict[str, Any] | None, start: datetime | None, end: datetime | None) -> Interval:
-    """The run's interval (see :func:`edgesense.interval.resolve`); bad params raise ParamError."""
-    return resolve(params, start, end)
+    """The run's interval (see :func:`edgesense.interval.resolve`), logged; bad params raise ParamError."""
+    interval = resolve(params, start, end)
+    log.info(describe(params, start, end, interval))
+    return interval
+
+
+def no_new_objects(claimed: dict[str, Any], prefix: str | None) -> str:
+    """Why a claim found nothing to do, in words: an unknown prefix must not look like "no data"."""
+    window = "[{}, {})".format(*claimed["interval"])
+    if claimed["owned_objects"]:
+        return f"no new objects in {window}: {claimed['owned_objects']} landed, all counted by other batches"
+    where = (
+        f"prefix {prefix!r}" if prefix
+        else f"the key layout's folder(s) {', '.join(repr(p) for p in claimed['prefixes'][:3])}"
+        + (f" and {len(claimed['prefixes']) - 3} more" if len(claimed["prefixes"]) > 3 else "")
+    )  # fmt: skip
+    if not claimed["keys_listed"]:
+        hint = (" (an S3 key prefix of the ingest bucket such as logs/2026/12/01/07/; check its spelling)"
+                if prefix else " (check EDGESENSE_KEY_LAYOUT against where the CDN writes)")  # fmt: skip
+        return f"no objects landed in {window}: {where} of s3://{claimed['bucket']} holds no keys{hint}"
+    return (f"no objects landed in {window}: {where} of s3://{claimed['bucket']} holds "
+            f"{claimed['keys_listed']} key(s), none with LastModified in the window")  # fmt: skip
 
 
 def sync_rules(settings: Settings, clients: AwsClients | None = None) -> dict[str, Any]:
