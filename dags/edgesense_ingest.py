@@ -26,8 +26,9 @@ Every minute, for the data interval `[start, end)`:
    **event time**) and freezes the CloudWatch datums into the batch's one plan, created
    with a conditional write (a run that loses that race adopts the winner's plan and
    writes nothing; patterns past `EDGESENSE_MAX_PATTERNS_PER_HOST` become `Other`).
-   It fails, naming files and reasons, only if the reject ratio passes
-   `EDGESENSE_REJECT_THRESHOLD`. The `requests/` archive is written by `edgesense_archive`,
+   It logs one sentence per batch (objects, valid and rejected lines, datums, calls, rules
+   version; the JSON summary is its return value) and fails, naming files and reasons,
+   only if the reject ratio passes `EDGESENSE_REJECT_THRESHOLD`. The `requests/` archive is written by `edgesense_archive`,
    hourly, from the same frozen batches.
 4. **publish_metrics** (mapped like aggregate_batch; pool `edgesense_cloudwatch`: create it
    once with `airflow pools set edgesense_cloudwatch 4 "CloudWatch"`) sends the plan's calls that the
@@ -36,9 +37,16 @@ Every minute, for the data interval `[start, end)`:
    its minutes and metrics.
 5. **add_partitions** registers new Glue partitions (BatchCreatePartition).
 
-**Params** (manual triggers): `window_start`/`window_end` (ISO 8601, UTC, whole seconds,
-at most 1 day, ending at most 5 minutes from now, starting at most 366 days ago; anything
-else fails `wait_for_batch` at once, naming the param) replace the data interval; `prefix` replaces the key layout's folders; `reprocess`
+**Params** (manual triggers): `window_start`/`window_end` (ISO 8601 in whole seconds; a
+time without a zone is UTC; both or neither) **win over the run's Data Interval**, which is
+then ignored. The form and the REST API refuse a malformed time; a window that ends before
+it starts, spans more than 1 day (use a backfill), ends more than 5 minutes from now or
+starts more than 366 days ago fails the run's first task at once, without retries, saying
+which param is wrong. Every task's first log line is the window it processed. A manual
+window equal to a scheduled interval maps over the batches that run froze (the log says
+so); their one plan and ledger mean nothing is counted twice. `prefix` (an S3 key prefix
+of the ingest bucket, never a path) replaces the key layout's folders; a run that finds
+nothing says which prefix or folders it listed and how many keys they held. `reprocess`
 rebuilds the `minute_metrics`/`unmatched_paths` Parquet of already aggregated batches
 (CloudWatch is never re-sent; `edgesense_archive` has its own `reprocess` for `requests/`).
 

@@ -48,6 +48,15 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
     ru.set_defaults(func=cmd_unmatched)
     for sp in (ri, re_, rv, rt, ru):
         sp.add_argument("--table", help=TABLE_HELP)
+    rs = rsub.add_parser("sample", help="the original edgesense's five sample rules, as a CSV to start from")
+    rs.set_defaults(func=cmd_sample)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from edgesense.rules import csv_text, sample_rule_set
+
+    sys.stdout.write(csv_text(sample_rule_set().rules))
+    return 0
 
 
 def table_of(args: argparse.Namespace) -> str:
