@@ -39,7 +39,8 @@ Every minute, for the data interval `[start, end)`:
 
 **Params** (manual triggers): `window_start`/`window_end` (ISO 8601 in whole seconds; a
 time without a zone is UTC; both or neither) **win over the run's Data Interval**, which is
-then ignored. The form and the REST API refuse a malformed time; a window that ends before
+then ignored. The form and the REST API refuse a time not written as ISO 8601 in whole
+seconds; a window that ends before
 it starts, spans more than 1 day (use a backfill), ends more than 5 minutes from now or
 starts more than 366 days ago fails the run's first task at once, without retries, saying
 which param is wrong. Every task's first log line is the window it processed. A manual
@@ -125,14 +126,15 @@ params = {
 }  # fmt: skip
 
 
-def processing_window(params, start, end, *, with_prefix: bool = False):
+def processing_window(params, start, end, *, with_prefix: bool = False, claimed: bool = True):
     """The run's window, logged as each task's first line (the UI's Data Interval may not be
-    what ran); params that can never work fail the task at once, without retries."""
+    what ran); params that can never work fail the task at once, without retries. Once the
+    window is ``claimed``, its age is not checked again (a later clear must still work)."""
     from edgesense.interval import ParamError, check_prefix
     from edgesense.tasks.ingest import resolve_interval
 
     try:
-        interval = resolve_interval(params, start, end)
+        interval = resolve_interval(params, start, end, check_clock=not claimed)
         return (interval, check_prefix((params or {}).get("prefix"))) if with_prefix else interval
     except ParamError as exc:
         raise AirflowFailException(str(exc)) from exc
@@ -158,7 +160,7 @@ def edgesense_ingest():
     def sync_rules(params=None, data_interval_start=None, data_interval_end=None) -> dict:
         from edgesense.tasks.ingest import sync_rules
 
-        processing_window(params, data_interval_start, data_interval_end)  # bad params fail here, at once
+        processing_window(params, data_interval_start, data_interval_end, claimed=False)  # bad ones fail now
         return sync_rules(dag_helpers.settings())
 
     @task.sensor(
@@ -167,7 +169,9 @@ def edgesense_ingest():
     def wait_for_batch(params=None, data_interval_start=None, data_interval_end=None) -> PokeReturnValue:
         from edgesense.tasks.ingest import claim_batches, no_new_objects
 
-        interval, prefix = processing_window(params, data_interval_start, data_interval_end, with_prefix=True)
+        interval, prefix = processing_window(
+            params, data_interval_start, data_interval_end, with_prefix=True, claimed=False
+        )
         claimed = claim_batches(dag_helpers.settings(), interval, prefix=prefix, wait_up_to=POKE_SECONDS)
         if claimed is not None and not claimed["batches"]:
             log.info("%s; the rest of the run is skipped", no_new_objects(claimed, prefix))

@@ -111,7 +111,8 @@ class MotoServer:
         """Write ``.run/local-aws.json`` for ``edgesense local env``; removed again by :meth:`stop`."""
         from edgesense.local_env import LocalAws
 
-        self.record = LocalAws(self.endpoint, REGION, os.getpid(), settings=settings).write(self.run_dir)
+        assert self.proc is not None, "start() first"
+        self.record = LocalAws(self.endpoint, REGION, self.proc.pid, settings=settings).write(self.run_dir)
         return self.record
 
     def healthy(self) -> bool:

@@ -24,9 +24,9 @@ MAX_WINDOW_AHEAD = timedelta(minutes=5)
 
 #: JSON Schema pattern of ``window_start``/``window_end``: ISO 8601, whole seconds, a zone
 #: optional (none means UTC). The form and the REST API refuse anything else at trigger time.
-WINDOW_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}(:?\d{2})?)?$"
+WINDOW_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}(:?\d{2})?)?$(?!\n)"
 #: JSON Schema pattern of ``prefix``: an S3 key prefix, never a path or an s3:// URL.
-PREFIX_PATTERN = r"^(?!/)(?!s3://)"
+PREFIX_PATTERN = r"^(?![/\s])(?![sS]3://)"
 
 
 class ParamError(ValueError):
@@ -94,12 +94,11 @@ def check_prefix(prefix: str | None) -> str | None:
     """The ``prefix`` param as a key prefix (None if not given); a path or URL is a ParamError."""
     if not prefix:
         return None
-    if prefix.startswith("s3://"):
+    if prefix.lower().startswith("s3://"):
         raise ParamError(f"prefix {prefix!r} is an S3 URL: give only the key prefix, e.g. logs/2026/11/24/")
-    if prefix.startswith("/"):
-        raise ParamError(
-            f"prefix {prefix!r} starts with '/': it is an S3 key prefix, not a path; try {prefix.lstrip('/')!r}"
-        )
+    if prefix[0] in "/ \t":
+        raise ParamError(f"prefix {prefix!r} starts with {prefix[0]!r}: it is an S3 key prefix, not a path; try "
+                         f"{prefix.lstrip('/ ' + chr(9))!r}")  # fmt: skip
     return prefix
 
 
@@ -121,10 +120,13 @@ def resolve(
     end: datetime | None,
     *,
     now: datetime | None = None,
+    check_clock: bool = True,
 ) -> Interval:
     """The run's interval: the ``window_start``/``window_end`` params if given, else the data interval.
 
-    Every way params can be wrong raises :class:`ParamError`, naming the param.
+    Every way params can be wrong raises :class:`ParamError`, naming the param. Tasks after
+    the claim pass ``check_clock=False``: the window's age and lead were checked when it was
+    claimed, and a later retry or clear of a frozen batch must not fail on them.
     """
     params = params or {}
     ws, we = params.get("window_start"), params.get("window_end")
@@ -154,6 +156,8 @@ def resolve(
             f"the window spans {_span(t1 - t0)}; at most 1 day, use a backfill for more "
             f"(window_start {ws}, window_end {we})"
         )
+    if not check_clock:
+        return Interval(t0, t1)
     if t0 < now - MAX_WINDOW_AGE:
         raise ParamError(
             f"param window_start={ws!r} is more than {MAX_WINDOW_AGE.days} days ago; objects are claimed by "

@@ -21,6 +21,7 @@ class LocalAws:
 
     endpoint: str
     region: str
+    #: moto_server's process: the record is stale once it is gone.
     pid: int
     access_key_id: str = "testing"
     secret_access_key: str = "testing"
@@ -51,7 +52,7 @@ class LocalAws:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
     def alive(self) -> bool:
-        """Whether the process that wrote the record still runs (a crash leaves the record behind)."""
+        """Whether moto_server still runs (a crash leaves the record behind)."""
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:

@@ -46,13 +46,16 @@ def test_the_form_takes_a_time_with_or_without_a_zone(ingest, value):
     assert accepts(ingest, "window_end", value)
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-12-01T07:00:00.500Z", "2026-12-01", "07:00"])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-12-01T07:00:00.500Z", "2026-12-01", "07:00", "2026-12-01T07:00:00Z\n"]
+)
 def test_the_form_refuses_what_can_never_be_a_whole_second_window_bound(ingest, value):
     assert not accepts(ingest, "window_start", value)
 
 
 @pytest.mark.parametrize(("value", "ok"), [("logs/2026/12/01/", True), ("/logs/2026/", False),
-                                          ("s3://bucket/logs/", False), (None, True)])  # fmt: skip
+                                          ("s3://bucket/logs/", False), ("S3://bucket/logs/", False),
+                                          (" /logs/", False), (None, True)])  # fmt: skip
 def test_the_form_takes_a_key_prefix_and_refuses_a_path_or_url(ingest, value, ok):
     assert accepts(ingest, "prefix", value) is ok
 
@@ -150,3 +153,11 @@ def test_an_impossible_window_fails_the_first_task_with_a_non_retryable_error_in
             data_interval_start=start,
             data_interval_end=start + timedelta(minutes=1),
         )
+
+
+def test_once_claimed_a_window_is_not_checked_against_the_clock_again():
+    """A year-old manual window whose batch is frozen can still have its publish cleared."""
+    old = {"window_start": "2025-11-01T07:00:00Z", "window_end": "2025-11-01T07:05:00Z"}
+    with pytest.raises(ParamError, match="more than 366 days ago"):
+        resolve(old, None, None, now=NOW)
+    assert resolve(old, None, None, now=NOW, check_clock=False).start == datetime(2025, 11, 1, 7, tzinfo=UTC)

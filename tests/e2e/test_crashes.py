@@ -18,6 +18,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -188,21 +189,30 @@ def counted(aws, first: datetime, last: datetime | None = None) -> float:
 FAMILIES = ("Response_2XX", "Response_3XX", "Response_4XX", "Response_5XX")
 
 
-def sent_by_pattern(aws) -> dict[str, float]:
-    """Per URL pattern, the requests (status-family datums) of every plan call with a done marker."""
-    out: dict[str, float] = {}
+def plans(aws) -> Iterator[dict]:
     for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
-        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+        yield json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+
+
+def sent_calls(aws) -> Iterator[tuple[str, dict]]:
+    """(batch id, call) for every plan call whose ledger has a done marker of that plan."""
+    for plan in plans(aws):
         bid = plan["batch_id"]
         done = {k["Key"] for k in aws.s3.list_objects_v2(Bucket=STORE, Prefix=f"_edgesense/ledger/{bid}/")
                 .get("Contents", []) if k["Key"].endswith(".done")}  # fmt: skip
         for i, call in enumerate(plan["calls"]):
-            if f"_edgesense/ledger/{bid}/call-{i:06d}.{plan['plan_hash']}.done" not in done:
-                continue
-            for d in call["datums"]:
-                dims = {x["Name"]: x["Value"] for x in d.get("Dimensions", [])}
-                if d["MetricName"] in FAMILIES and "UrlPatternId" in dims:
-                    out[dims["UrlPatternId"]] = out.get(dims["UrlPatternId"], 0) + d["Value"]
+            if f"_edgesense/ledger/{bid}/call-{i:06d}.{plan['plan_hash']}.done" in done:
+                yield bid, call
+
+
+def sent_by_pattern(aws) -> dict[str, float]:
+    """Per URL pattern, the requests (status-family datums) of every sent call."""
+    out: dict[str, float] = {}
+    for _, call in sent_calls(aws):
+        for d in call["datums"]:
+            dims = {x["Name"]: x["Value"] for x in d.get("Dimensions", [])}
+            if d["MetricName"] in FAMILIES and "UrlPatternId" in dims:
+                out[dims["UrlPatternId"]] = out.get(dims["UrlPatternId"], 0) + d["Value"]
     return out
 
 
@@ -211,8 +221,7 @@ def labels_follow_rules(aws) -> set[bool]:
     from edgesense.aws.rules_store import Snapshots
 
     out = set()
-    for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
-        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
+    for plan in plans(aws):
         rules = Snapshots(aws.s3, STORE).load(plan["rules_key"])
         label = "Checkout" if any(r.id == "Checkout" for r in rules.rules) else "Api"
         labels = {x["Value"] for c in plan["calls"] for d in c["datums"] for x in d.get("Dimensions", [])
@@ -222,22 +231,14 @@ def labels_follow_rules(aws) -> set[bool]:
 
 
 def sent_requests(aws, minute: datetime) -> dict[str, float]:
-    """Per batch, the ResponseCountTotal it sent for ``minute``: its plan's calls with a done marker."""
+    """Per batch, the ResponseCountTotal it sent for ``minute`` (its sent calls)."""
     out: dict[str, float] = {}
     stamp = minute.strftime("%Y-%m-%dT%H:%M:%SZ")
-    for obj in aws.s3.list_objects_v2(Bucket=STORE, Prefix="_edgesense/plans/").get("Contents", []):
-        plan = json.loads(gzip.decompress(aws.s3.get_object(Bucket=STORE, Key=obj["Key"])["Body"].read()))
-        bid = plan["batch_id"]
-        done = {k["Key"] for k in aws.s3.list_objects_v2(Bucket=STORE, Prefix=f"_edgesense/ledger/{bid}/")
-                .get("Contents", []) if k["Key"].endswith(".done")}  # fmt: skip
-        for i, call in enumerate(plan["calls"]):
-            n = sum(
-                d["Value"]
-                for d in call["datums"]
-                if d["MetricName"] == "ResponseCountTotal" and d["Timestamp"] == stamp
-            )
-            if n and f"_edgesense/ledger/{bid}/call-{i:06d}.{plan['plan_hash']}.done" in done:
-                out[bid] = out.get(bid, 0) + n
+    for bid, call in sent_calls(aws):
+        n = sum(d["Value"] for d in call["datums"]
+                if d["MetricName"] == "ResponseCountTotal" and d["Timestamp"] == stamp)  # fmt: skip
+        if n:
+            out[bid] = out.get(bid, 0) + n
     return out
 
 

@@ -43,6 +43,13 @@ def folder(tmp_path: Path) -> Path:
 
 CASES = {
     "dry-run without AWS": (("rules", "dry-run", "a.log", "--rules", "new.csv"), "no AWS region is set"),
+    "dry-run without AWS says a CSV needs none": (("rules", "dry-run", "a.log", "--rules", "new.csv"),
+                                                  "give --current CSV to need no AWS"),
+    "a layout that leaves the folder": (("generate", "--out", "g", "--layout", "/tmp/elsewhere/"),
+                                        "must be a relative key layout"),
+    "a day that is not a day": (("rules", "unmatched", "--date", "yesterday"), "'yesterday' is not a day"),
+    "a record that does not exist": (("local", "env", "--record", "nope.json"), "--record nope.json does not exist"),
+    "a record that is not one": (("local", "env", "--record", "new.csv"), "is not a record of the embedded AWS"),
     "generate to a bucket without credentials": (
         ("generate", "--bucket", "b", "--minutes", "1", "--lines-per-minute", "10"), "no AWS credentials"),
     "a rules CSV without a column": (("aggregate", "a.log", "--rules", "nocol.csv", "--output", "o.csv"),

@@ -80,6 +80,15 @@ def memory_size(raw: str) -> str:
     return raw.strip()
 
 
+def day(raw: str) -> str:
+    """An argparse type: a UTC day, YYYY-MM-DD."""
+    try:
+        datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a day: give YYYY-MM-DD, e.g. 2026-12-01") from None
+    return raw
+
+
 def utc_time(raw: str) -> datetime:
     """An argparse type: an ISO 8601 time; one without a zone is UTC."""
     try:

@@ -61,7 +61,7 @@ def _explain_aws(exc: BaseException) -> tuple[str, int] | None:
         what = f"AWS {exc.operation_name} failed: {code}: {message}".rstrip(": ")
         if code in ("ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "404"):
             return f"{what} (check --table / --bucket, or the EDGESENSE_* variable that gives its default)", 2
-        if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+        if code in ("403", "AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
                     "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
                     "SignatureDoesNotMatch"):  # fmt: skip
             return f"{what} (check which AWS credentials and account are in use)", 2

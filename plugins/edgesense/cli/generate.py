@@ -43,6 +43,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=run)
 
 
+def check_bucket(s3, bucket: str) -> None:
+    """No credentials, no endpoint or no bucket: said now, before anything is generated."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:  # HeadBucket has no error body: only the HTTP status
+        status = exc.response.get("Error", {}).get("Code")
+        if status in ("404", "NoSuchBucket"):
+            raise UsageError(
+                f"bucket {bucket} does not exist (or is not in this account): check --bucket"
+            ) from exc
+        if status in ("403", "AccessDenied"):
+            raise UsageError(
+                f"access to bucket {bucket} is denied: check which AWS credentials are in use"
+            ) from exc
+        raise
+
+
 def _pct(text: str) -> str:
     return text.replace("%", "%%")  # argparse %-formats help strings
 
@@ -61,11 +80,18 @@ def run(args: argparse.Namespace) -> int:
     layout = args.layout or (settings().key_layout if args.bucket else FOLDER_LAYOUT)
     s3 = aws().s3 if args.bucket else None
     if s3 is not None:
-        s3.head_bucket(Bucket=args.bucket)  # no credentials, no endpoint, no bucket: said now, not mid-way
-    files = list(generate(start=start, minutes=args.minutes, lines_per_minute=args.lines_per_minute,
-                          files_per_minute=args.files_per_minute, layout=layout, ds1_files=args.ds1_files,
-                          seed=args.seed))  # fmt: skip
-    total = sum(f.lines for f in files)
+        check_bucket(s3, args.bucket)
+    if layout.startswith("/") or ".." in Path(layout).parts:
+        raise UsageError(
+            f"--layout {layout!r} must be a relative key layout without '..', e.g. {FOLDER_LAYOUT}"
+        )
+    files = generate(start=start, minutes=args.minutes, lines_per_minute=args.lines_per_minute,
+                     files_per_minute=args.files_per_minute, layout=layout, ds1_files=args.ds1_files,
+                     seed=args.seed)  # fmt: skip
+    n_files = args.minutes * args.files_per_minute + args.ds1_files
+    total = args.minutes * args.lines_per_minute + args.ds1_files * (
+        args.lines_per_minute // args.files_per_minute
+    )
     started = time.monotonic()
     with progress("generate", total) as advance, tempfile.TemporaryDirectory(prefix="edgesense-gen-") as tmp:
         for f in files:
@@ -82,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                     f.write(out, lines)
                 s3.upload_file(str(local), args.bucket, f.key)
     where = f"s3://{args.bucket}/" if args.bucket else f"{args.out}/"
-    print(f"generated {len(files)} file(s), {total:,} line(s) into {where} in {time.monotonic() - started:.1f}s",
+    print(f"generated {n_files} file(s), {total:,} line(s) into {where} in {time.monotonic() - started:.1f}s",
           file=sys.stderr)  # fmt: skip
     print(f"lines generated: {total}")
     return 0

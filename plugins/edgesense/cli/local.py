@@ -25,13 +25,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_env(args: argparse.Namespace) -> int:
     from edgesense.local_env import LocalAws, find_record
 
+    if args.record is not None and not args.record.is_file():
+        raise UsageError(
+            f"--record {args.record} does not exist: give the .run/local-aws.json of a running stack"
+        )
     path = args.record or find_record(Path.cwd())
-    if path is None or not path.is_file():
+    if path is None:
         raise UsageError(
             "no embedded AWS is running here (no .run/local-aws.json in this folder or above): start one with "
             "`make airflow` from the repository, then run this again"
         )
-    stack = LocalAws.read(path)
+    try:
+        stack = LocalAws.read(path)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{path} is not a record of the embedded AWS ({exc}): delete it and restart the stack"
+        ) from exc
     if not stack.alive():
         raise UsageError(
             f"the embedded AWS recorded in {path} has stopped (pid {stack.pid}): start it again with `make airflow`"

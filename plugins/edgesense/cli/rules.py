@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, aws, int_range, rules_csv, settings
+from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, aws, day, int_range, rules_csv, settings
+from edgesense.cli.errors import UsageError
 
 if TYPE_CHECKING:
     from edgesense.rules import RuleSet
@@ -42,7 +43,7 @@ def add_parsers(rsub: argparse._SubParsersAction) -> None:
     ru = rsub.add_parser(
         "unmatched", help="the top unmatched paths of a day, to know which rule to write next"
     )
-    ru.add_argument("--date", required=True, help="UTC day, YYYY-MM-DD")
+    ru.add_argument("--date", required=True, type=day, help="UTC day, YYYY-MM-DD")
     ru.add_argument("--top", type=int_range(1, 100_000), default=50, help="how many paths (default: 50)")
     ru.add_argument("--bucket", help=BUCKET_HELP)
     ru.set_defaults(func=cmd_unmatched)
@@ -69,6 +70,21 @@ def rules_store(table: str):
     return RulesStore(aws().dynamodb, table)
 
 
+def scan_table(table: str) -> list[dict]:
+    """Every item of the rules table; a table that does not exist is said by name."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return rules_store(table).scan()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        raise UsageError(
+            f"rules table {table} does not exist at {aws().dynamodb.meta.endpoint_url} "
+            f"({aws().dynamodb.meta.region_name}): check --table or EDGESENSE_RULES_TABLE"
+        ) from exc
+
+
 def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
     """A rules CSV if given, else the table's rules."""
     from edgesense.rules import validate_items
@@ -77,7 +93,7 @@ def load_rules(csv_path: str | None, table: str | None) -> RuleSet:
         return rules_csv(csv_path)
     if not table:
         raise ValueError("give a rules CSV or --table")
-    return validate_items(rules_store(table).scan())
+    return validate_items(scan_table(table))
 
 
 def print_rejections(rules: RuleSet, out: TextIO = sys.stdout) -> None:
@@ -90,7 +106,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     table = table_of(args)
     store = rules_store(table)
-    diff = diff_rules(store.scan(), load_rules(args.csv, None), prune=args.prune)
+    diff = diff_rules(scan_table(table), load_rules(args.csv, None), prune=args.prune)
     if not args.dry_run:
         store.write(diff.writes, diff.removed)
     print(f"{'would import' if args.dry_run else 'imported'} {args.csv} into {table}:")

@@ -10,34 +10,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, input_files, int_range, settings
-from edgesense.cli.errors import UsageError
+from edgesense.cli.common import BUCKET_HELP, TABLE_HELP, day, input_files, int_range, settings
+from edgesense.cli.errors import UsageError, explain
 from edgesense.cli.rules import download_day, load_rules, print_rejections, table_of
 
 if TYPE_CHECKING:
     from edgesense.relabel import History
+    from edgesense.rules import RuleSet
 
 
 def add_parsers(rsub: argparse._SubParsersAction) -> None:
     rd = rsub.add_parser(
         "dry-run", help="counts per pattern with the current and a new rule set, and the difference"
     )
-    rd.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rd.add_argument("files", nargs="*", help="local log files or folders (or use --date)")
     rd.add_argument("--rules", required=True, help="the new rules CSV")
     rd.add_argument("--current", help="current rules CSV (default: the table)")
     rd.set_defaults(func=cmd_dry_run)
     rc = rsub.add_parser("cost", help="CloudWatch series the rules produce, and their monthly cost")
-    rc.add_argument("files", nargs="*", help="local log files (or use --date)")
+    rc.add_argument("files", nargs="*", help="local log files or folders (or use --date)")
     rc.add_argument("--rules", help="rules CSV instead of the table")
     rc.add_argument(
         "--price", type=float, default=0.30, help="USD per series per month (default: 0.30, the first tier)"
     )
     rc.add_argument("--shape", choices=("default", "original"), default="default",
                     help="metric dimensions: edgesense's or the original's (default: default)")  # fmt: skip
-    rc.add_argument("--budget", type=int, default=0, help="max UrlPatternId values per host (0 = none)")
+    rc.add_argument(
+        "--budget", type=int, default=0, help="max UrlPatternId values per host (default: 0, no budget)"
+    )
     rc.set_defaults(func=cmd_cost)
     for sp in (rd, rc):
-        sp.add_argument("--date", help="UTC day of requests Parquet to use (default: today)")
+        sp.add_argument(
+            "--date", type=day, help="UTC day of requests Parquet to use, YYYY-MM-DD (default: today)"
+        )
         sp.add_argument("--bucket", help=BUCKET_HELP)
         sp.add_argument("--table", help=TABLE_HELP)
         sp.add_argument(
@@ -74,12 +79,25 @@ def _history(args: argparse.Namespace) -> Iterator[tuple[History, str]]:
             yield history, source
 
 
+def table_or_hint(args: argparse.Namespace, csv: str | None, option: str) -> RuleSet:
+    """The rules of a CSV, else of the table; without AWS, say that a CSV needs none."""
+    from botocore.exceptions import BotoCoreError
+
+    if csv:
+        return load_rules(csv, None)
+    try:
+        return load_rules(None, table_of(args))
+    except BotoCoreError as exc:
+        message, _ = explain(exc)
+        raise UsageError(f"{message}; the rules came from the table: give {option} to need no AWS") from exc
+
+
 def cmd_cost(args: argparse.Namespace) -> int:
     from edgesense.budget import series_count
     from edgesense.metrics import PIPELINE_METRICS
 
     with _history(args) as (history, source):
-        rules = load_rules(args.rules, None if args.rules else table_of(args))
+        rules = table_or_hint(args, args.rules, "--rules CSV")
         per_metric = series_count(history.label(rules).counts(), shape=args.shape, budget=args.budget)
     total = sum(per_metric.values()) + len(PIPELINE_METRICS)
     print(f"CloudWatch series for {source} with rules {rules.version} ({len(rules.active)} enabled):")
@@ -94,7 +112,7 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
     from edgesense.rule_changes import dry_run
 
     with _history(args) as (history, source):
-        current = load_rules(args.current, None if args.current else table_of(args))
+        current = table_or_hint(args, args.current, "--current CSV")
         result = dry_run(history, current, load_rules(args.rules, None), top=args.top)
     print(f"dry-run over {result.requests:,} request(s) from {source}:")
     print(f"  current rules {current.version} ({len(current.active)} enabled) -> new rules {result.new.version} "

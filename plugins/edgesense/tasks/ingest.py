@@ -28,9 +28,11 @@ from edgesense.tasks.common import add_partitions_for, batch_source, clients_for
 log = logging.getLogger(__name__)
 
 
-def resolve_interval(params: dict[str, Any] | None, start: datetime | None, end: datetime | None) -> Interval:
+def resolve_interval(
+    params: dict[str, Any] | None, start: datetime | None, end: datetime | None, *, check_clock: bool = True
+) -> Interval:
     """The run's interval (see :func:`edgesense.interval.resolve`), logged; bad params raise ParamError."""
-    interval = resolve(params, start, end)
+    interval = resolve(params, start, end, check_clock=check_clock)
     log.info(describe(params, start, end, interval))
     return interval
 
