@@ -114,7 +114,7 @@ def test_a_window_of_logs_lands_in_cloudwatch_parquet_and_glue(catalog, tmp_path
     archive_recent()  # edgesense_archive's task bodies: requests/ is the archive's
     rows = read_parquet(aws, "requests", tmp_path)
     assert len(rows) == total
-    assert {r["url_pattern"] for r in rows} == {"Product", "Category", "Productbrand", "Api"}
+    assert {r["url_pattern"] for r in rows} == {"Product", "Category", "Productbrand", "Api", "Unmatched"}
     assert {r["source_format"] for r in rows} == {"ds2_json", "ds1_raw"}
     mm = read_parquet(aws, "minute_metrics", tmp_path)
     assert sum(r["requests"] for r in mm) == total

@@ -149,5 +149,5 @@ def test_export_of_a_table_that_does_not_exist_is_one_line_and_exit_2(aws, tmp_p
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1, res.stderr
-    assert res.stderr.startswith("error: AWS Scan failed: ResourceNotFoundException")
-    assert "check --table" in res.stderr
+    assert res.stderr.startswith("error: rules table no-such-table does not exist at http://127.0.0.1:")
+    assert "check --table or EDGESENSE_RULES_TABLE" in res.stderr

@@ -24,8 +24,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from edgesense.aws.downloads import Fetcher, InflateLimits
+from edgesense.aws.manifests import (
+    MANIFEST_PREFIX,
+    MANIFEST_VERSION,
+    check_manifest,
+    manifest_key,
+    overlaps,
+    stored_interval,
+)
 from edgesense.aws.object_index import ObjectIndex
-from edgesense.aws.s3 import STATE_PREFIX, create_once, get_json, is_transient, list_keys
+from edgesense.aws.s3 import create_once, get_json, is_transient, list_keys
 from edgesense.interval import Interval
 from edgesense.keys import batch_id, listing_prefixes, parse_batch_id
 
@@ -36,9 +44,6 @@ __all__ = ["BatchSource", "Interval", "manifest_key", "shards"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_PREFIX = f"{STATE_PREFIX}manifests/"
-#: 1: objects owned by the manifest alone (before the object index); 2: owned through the index.
-MANIFEST_VERSION = 2
 #: Manifest reads in flight at once.
 MANIFEST_READERS = 16
 #: Attempts at a new manifest when concurrent runs of the same interval keep taking its number.
@@ -62,58 +67,8 @@ def shards(objects: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str,
     return out
 
 
-def manifest_key(bid: str) -> str:
-    start, _, _ = parse_batch_id(bid)
-    return f"{MANIFEST_PREFIX}dt={start:%Y-%m-%d}/{bid}.json"
-
-
 def _id_prefix(interval: Interval) -> str:
     return batch_id(interval.start, interval.end, 0)[:-1]
-
-
-def _overlaps(doc: dict[str, Any], interval: Interval) -> bool:
-    bounds = _stored_interval(doc)
-    return bounds is not None and bounds[0] < interval.end and interval.start < bounds[1]
-
-
-def _check_manifest(doc: Any) -> None:
-    """Raise ValueError unless ``doc`` has every field a claim reads, each of its type.
-
-    A claim reads every manifest near its interval, so one hand-edited or foreign document
-    must be refused here, whole, rather than fail a comparison in every later claim.
-    """
-    if not isinstance(doc, dict):
-        raise ValueError("not a JSON object")
-    version = doc.get("version", 1)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValueError(f"version {version!r} is not a whole number")
-    if _stored_interval(doc) is None:
-        raise ValueError("no valid interval [start, end)")
-    if not isinstance(doc.get("objects"), list):
-        raise ValueError("no objects list")
-    for i, o in enumerate(doc["objects"]):
-        ok = (isinstance(o, dict) and isinstance(o.get("key"), str) and isinstance(o.get("etag"), str)
-              and isinstance(o.get("size"), int) and isinstance(o.get("last_modified"), str))  # fmt: skip
-        if ok:
-            try:
-                datetime.fromisoformat(o["last_modified"])
-            except ValueError:
-                ok = False
-        if not ok:
-            raise ValueError(
-                f"object {i} lacks a string key and etag, an integer size or an ISO last_modified"
-            )
-    if version >= MANIFEST_VERSION and not isinstance(doc.get("batch_id"), str):
-        raise ValueError("no batch_id")
-
-
-def _stored_interval(doc: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    """A manifest's own interval, exactly as it was frozen (legacy ones may carry fractions)."""
-    try:
-        s, e = (datetime.fromisoformat(x).astimezone(UTC) for x in doc["interval"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (s, e) if e > s else None
 
 
 @dataclass(frozen=True)
@@ -207,7 +162,7 @@ class BatchSource:
             doc = get_json(self.client, self.store_bucket, key)
             if doc is None:
                 return None
-            _check_manifest(doc)
+            check_manifest(doc)
         except Exception as exc:  # a broken record must never stop other claims
             if is_transient(exc):
                 raise  # S3 could not be read (throttled, 5xx): skipping would risk counting its objects again
@@ -238,11 +193,11 @@ class BatchSource:
             mine = [
                 b
                 for b, d in near.items()
-                if d is not None and _stored_interval(d) == (interval.start, interval.end)
+                if d is not None and stored_interval(d) == (interval.start, interval.end)
             ]
             # Objects of legacy manifests have no index records: their manifest alone owns them.
             taken = {(o["key"], o["etag"]) for b, d in near.items() if d is not None
-                     and (b in mine or (d.get("version", 1) < MANIFEST_VERSION and _overlaps(d, interval)))
+                     and (b in mine or (d.get("version", 1) < MANIFEST_VERSION and overlaps(d, interval)))
                      for o in d["objects"]}  # fmt: skip
             fresh = [o for o in owned if (o["key"], o["etag"]) not in taken]
             owners = self.index.owners(fresh)
@@ -287,7 +242,7 @@ class BatchSource:
         re-delivery into a minute that does not overlap them will now find them taken.
         """
         for bid, doc in near.items():
-            if doc is not None and doc.get("version", 1) < MANIFEST_VERSION and _overlaps(doc, interval):
+            if doc is not None and doc.get("version", 1) < MANIFEST_VERSION and overlaps(doc, interval):
                 self.index.take(doc["objects"], bid)
 
     def _freeze(self, interval: Interval, prefix: str | None, new: list[dict], seq: int):

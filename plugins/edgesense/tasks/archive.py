@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from edgesense.aggregate import ReadOptions, SourceFile
 from edgesense.archive import ArchiveBatch, Archiver
 from edgesense.aws.clients import AwsClients
+from edgesense.aws.manifests import MANIFEST_PREFIX
 from edgesense.aws.plans import PlanStore
 from edgesense.aws.rules_store import Snapshots
 from edgesense.aws.s3 import exists, get_json, list_keys, put_json
-from edgesense.aws.sources import MANIFEST_PREFIX
 from edgesense.config import Settings
 from edgesense.interval import Interval
 from edgesense.keys import parse_batch_id
