@@ -70,12 +70,17 @@ def main() -> int:
         threading.Thread(target=upload_forever, args=(server.endpoint, stop), daemon=True).start()
         say("airflow standalone: UI on http://localhost:8080 (login printed below); Ctrl-C to stop")
         exe = Path(sys.executable).with_name("airflow")
-        proc = subprocess.Popen([str(exe), "standalone"], env=env)
+        # Its own process group: `airflow standalone` starts the scheduler, api-server and the
+        # rest as children, and a SIGTERM to it alone leaves them running.
+        proc = subprocess.Popen([str(exe), "standalone"], env=env, start_new_session=True)
         try:
             return proc.wait()
         except (KeyboardInterrupt, SystemExit):
-            proc.terminate()
-            proc.wait(timeout=60)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
             return 0
     finally:
         stop.set()

@@ -54,6 +54,16 @@ def run_window(start: datetime, end: datetime, **conf):
     return dag_object.test(run_conf=run_conf)
 
 
+def run_scheduled_minute(start: datetime):
+    """The run of the interval [start, start + 1 min), as the scheduler makes it: its data
+    interval is the minute that ends at its logical date."""
+    from edgesense_ingest import dag_object
+
+    when = {"logical_date" if airflow_major() >= 3 else "execution_date": start + timedelta(minutes=1)}
+    return dag_object.test(**when, run_conf={"window_start": None, "window_end": None, "prefix": None,
+                                             "reprocess": False})  # fmt: skip
+
+
 def assert_all_succeeded(dr) -> None:
     assert dr.state == "success"
     assert set(states(dr).values()) == {"success"}, states(dr)
@@ -256,7 +266,6 @@ def test_a_late_file_adds_to_its_own_event_minute(catalog, tmp_path):
 
 def test_a_scheduled_run_owns_the_objects_of_its_data_interval(catalog):
     """No window params: the run's own (pendulum) data interval decides, as under the scheduler."""
-    from edgesense_ingest import dag_object
 
     aws = catalog
     event_start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
@@ -269,12 +278,7 @@ def test_a_scheduled_run_owns_the_objects_of_its_data_interval(catalog):
     wait = (interval_start + timedelta(minutes=1) - datetime.now(UTC)).total_seconds()
     time.sleep(max(0.0, wait) + 0.5)  # the interval must be over (settle delay is 0 in tests)
 
-    # A manual run's data interval is the minute that ends at its logical date.
-    when = {
-        "logical_date" if airflow_major() >= 3 else "execution_date": interval_start + timedelta(minutes=1)
-    }
-    dr = dag_object.test(**when, run_conf={"window_start": None, "window_end": None, "prefix": None,
-                                           "reprocess": False})  # fmt: skip
+    dr = run_scheduled_minute(interval_start)
 
     assert_all_succeeded(dr)
     assert dr.data_interval_start == interval_start

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import INGEST, TABLE
-from tests.e2e.test_ingest_dag import HOST, assert_all_succeeded, run_window, states
+from tests.e2e.test_ingest_dag import HOST, assert_all_succeeded, run_scheduled_minute, run_window, states
 
 pytestmark = pytest.mark.e2e
 EXE = Path(sys.executable).with_name("edgesense")
@@ -76,14 +76,11 @@ def test_a_skipped_run_names_the_prefix_it_listed_and_how_many_keys_it_held(cata
 
 
 def test_a_manual_window_equal_to_a_scheduled_interval_says_why_it_maps_over_that_runs_batch(catalog, caplog):
-    from edgesense_ingest import dag_object
 
     lm = one_object(catalog, f"logs/{datetime.now(UTC):%Y/%m/%d/%H}/ak-2-2-2-ds.gz")
     minute = lm.replace(second=0)
     time.sleep(max(0.0, (minute + timedelta(minutes=1, seconds=1) - datetime.now(UTC)).total_seconds()))
-    nulls = {"window_start": None, "window_end": None, "prefix": None, "reprocess": False}
-    # `dags test` at M+1 runs the scheduled interval [M, M+1), as the scheduler would.
-    assert_all_succeeded(dag_object.test(logical_date=minute + timedelta(minutes=1), run_conf=nulls))
+    assert_all_succeeded(run_scheduled_minute(minute))
     with caplog.at_level("INFO"):
         again = run_window(minute, minute + timedelta(minutes=1))
     assert again.state == "success"
