@@ -66,12 +66,20 @@ def ceil_second(t: datetime) -> datetime:
     return t.replace(microsecond=0) + timedelta(seconds=1) if t.microsecond else t
 
 
+def as_utc(value: str) -> datetime:
+    """ISO 8601 text as an aware UTC datetime; a time without a zone is UTC (ValueError if not ISO 8601)."""
+    try:
+        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError as exc:  # year 1 with a positive offset
+        raise ValueError(f"{value!r} is out of range") from exc
+
+
 def parse_time(value: str, name: str) -> datetime:
     """An ISO 8601 param as an aware UTC datetime; naive values are UTC."""
     try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
+        t = as_utc(value)
+    except ValueError as exc:
         raise ParamError(
             f"param {name}={value!r} is not an ISO 8601 date-time (e.g. 2026-11-24T08:26:00Z)"
         ) from exc

@@ -7,7 +7,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,13 +91,14 @@ def day(raw: str) -> str:
 
 def utc_time(raw: str) -> datetime:
     """An argparse type: an ISO 8601 time; one without a zone is UTC."""
+    from edgesense.interval import as_utc
+
     try:
-        t = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        return as_utc(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{raw!r} is not an ISO 8601 time: give e.g. 2026-12-01T07:00:00Z (no zone means UTC)"
         ) from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def add_local_options(p: argparse.ArgumentParser) -> None:
