@@ -47,15 +47,16 @@ def check_bucket(s3, bucket: str) -> None:
     """No credentials, no endpoint or no bucket: said now, before anything is generated."""
     from botocore.exceptions import ClientError
 
+    from edgesense.aws.s3 import error_code, is_not_found
+
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:  # HeadBucket has no error body: only the HTTP status
-        status = exc.response.get("Error", {}).get("Code")
-        if status in ("404", "NoSuchBucket"):
+        if is_not_found(exc):
             raise UsageError(
                 f"bucket {bucket} does not exist (or is not in this account): check --bucket"
             ) from exc
-        if status in ("403", "AccessDenied"):
+        if error_code(exc) in ("403", "AccessDenied"):
             raise UsageError(
                 f"access to bucket {bucket} is denied: check which AWS credentials are in use"
             ) from exc

@@ -74,10 +74,12 @@ def scan_table(table: str) -> list[dict]:
     """Every item of the rules table; a table that does not exist is said by name."""
     from botocore.exceptions import ClientError
 
+    from edgesense.aws.s3 import error_code
+
     try:
         return rules_store(table).scan()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
         raise UsageError(
             f"rules table {table} does not exist at {aws().dynamodb.meta.endpoint_url} "
