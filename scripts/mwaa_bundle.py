@@ -29,6 +29,8 @@ export EDGESENSE_INGEST_BUCKET="<IngestBucketName output>"
 export EDGESENSE_STORE_BUCKET="<StoreBucketName output>"
 export EDGESENSE_RULES_TABLE="<RulesTableName output>"
 export EDGESENSE_GLUE_DATABASE="<GlueDatabaseName output>"
+# Every task failure is published here (DAG, task, run, try, error, log URL):
+export EDGESENSE_ALERT_TOPIC_ARN="<AlarmTopicArn output>"
 export EDGESENSE_KEY_LAYOUT="logs/{{%Y}}/{{%m}}/{{%d}}/{{%H}}/"
 # The first interval to ingest (the ingest DAG catches up from here):
 export EDGESENSE_START_DATE="<YYYY-MM-DDTHH:MM:00+00:00>"

@@ -65,6 +65,13 @@ class Settings:
     unmatched_top: int = field(
         default=1000, metadata={"doc": "Unmatched paths kept per batch and hour in `unmatched_paths/`"}
     )
+    alert_topic_arn: str = field(
+        default="",
+        metadata={
+            "doc": "SNS topic for task failures (and, with the ops DAG, alarms); empty: failures are only "
+            "logged. The stack's AlarmTopicArn output"
+        },
+    )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )

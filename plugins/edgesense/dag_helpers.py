@@ -13,9 +13,13 @@ OWNER = "edgesense"
 
 
 def default_args(retries: int, retry_delay_seconds: int, **extra: Any) -> dict[str, Any]:
-    """Owner, retries and a retry delay that ``EDGESENSE_RETRY_DELAY_SECONDS`` can override (tests use 0)."""
+    """Owner, retries, a retry delay that ``EDGESENSE_RETRY_DELAY_SECONDS`` can override (tests
+    use 0), and the failure callback that publishes to the alarm topic (every edgesense task)."""
+    from edgesense.tasks.notify import on_task_failure
+
     delay = int(os.environ.get("EDGESENSE_RETRY_DELAY_SECONDS", str(retry_delay_seconds)))
-    return {"owner": OWNER, "retries": retries, "retry_delay": timedelta(seconds=delay), **extra}
+    return {"owner": OWNER, "retries": retries, "retry_delay": timedelta(seconds=delay),
+            "on_failure_callback": on_task_failure, **extra}  # fmt: skip
 
 
 def settings():

@@ -107,3 +107,15 @@ def test_parsing_a_dag_file_does_no_network_or_aws_io(path: Path, monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.dag_object.dag_id == path.stem
+
+
+def test_every_task_of_every_dag_publishes_its_failure_to_the_alarm_topic(dagbag):
+    from edgesense.tasks.notify import on_task_failure
+
+    def callbacks(task):
+        cb = task.on_failure_callback
+        return cb if isinstance(cb, list) else [cb]
+
+    missing = [f"{d.dag_id}.{t.task_id}" for d in dagbag.dags.values() for t in d.tasks
+               if on_task_failure not in callbacks(t)]  # fmt: skip
+    assert not missing, missing

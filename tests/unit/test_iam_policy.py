@@ -662,3 +662,9 @@ def test_conditional_write_enforcement_leaves_the_tables_quarantine_and_other_st
         "_edgesense/manifests",  # only what is under the prefix
     ):
         assert not denies(policy, "s3:PutObject", f"{store}/{key}", CREATE), key
+
+
+def test_the_role_may_publish_only_to_this_stacks_alarm_topic(stack):
+    (stmt,) = [s for s in stack.statements if "sns:Publish" in actions(s)]
+    assert actions(stmt) == ["sns:Publish"]
+    assert resources(stmt) == [f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:edgesense-{stack.params['Stage']}-alarms"]
