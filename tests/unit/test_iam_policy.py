@@ -667,4 +667,6 @@ def test_conditional_write_enforcement_leaves_the_tables_quarantine_and_other_st
 def test_the_role_may_publish_only_to_this_stacks_alarm_topic(stack):
     (stmt,) = [s for s in stack.statements if "sns:Publish" in actions(s)]
     assert actions(stmt) == ["sns:Publish"]
-    assert resources(stmt) == [f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:edgesense-{stack.params['Stage']}-alarms"]
+    assert resources(stmt) == [
+        f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:edgesense-{stack.params['Stage']}-alarms"
+    ]
