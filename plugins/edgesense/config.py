@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from edgesense.alarms import Thresholds
 from edgesense.metrics import Window
 
 MetricsShape = Literal["default", "original"]
@@ -71,6 +72,32 @@ class Settings:
             "doc": "SNS topic for task failures (and, with the ops DAG, alarms); empty: failures are only "
             "logged. The stack's AlarmTopicArn output"
         },
+    )
+    alarm_error_rate_percent: float = field(
+        default=5.0,
+        metadata={"doc": "Per-host alarm: 5XX above this % of a host's requests in 3 of 5 minutes"},
+    )
+    alarm_error_rate_min_requests: int = field(
+        default=20,
+        metadata={"doc": "Minutes of a host with fewer requests do not count for its 5XX-rate alarm"},
+    )
+    alarm_stopped_minutes: int = field(
+        default=10,
+        metadata={"doc": "Alarm when no line was processed for this many minutes (missing = breaching)"},
+    )
+    alarm_reject_ratio: float = field(
+        default=0.01, metadata={"doc": "Alarm when rejected / all lines of 5 minutes exceed this"}
+    )
+    alarm_ingest_lag_seconds: int = field(
+        default=600, metadata={"doc": "Alarm when IngestLagSeconds stays above this for 15 minutes"}
+    )
+    anomaly_threshold: float = field(
+        default=6.0,
+        metadata={"doc": "AnomalyScore (robust deviations) at which a host's anomaly alarm fires"},
+    )
+    host_quiet_hours: int = field(
+        default=24,
+        metadata={"doc": "A host unseen in `minute_metrics` this long loses its alarms and dashboard lines"},
     )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
@@ -145,6 +172,15 @@ class Settings:
         return "undefined" if self.metrics_shape == "original" else "Unmatched"
 
     @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            error_rate_percent=self.alarm_error_rate_percent,
+            error_rate_min_requests=self.alarm_error_rate_min_requests,
+            stopped_minutes=self.alarm_stopped_minutes, reject_ratio=self.alarm_reject_ratio,
+            ingest_lag_seconds=self.alarm_ingest_lag_seconds, anomaly_score=self.anomaly_threshold,
+        )  # fmt: skip
+
+    @property
     def cloudwatch_window(self) -> Window:
         """What is sent to CloudWatch: the plan leaves out the rest, the publisher checks again."""
         return Window(
@@ -185,6 +221,12 @@ class Settings:
             raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
         if self.duckdb_threads < 1:
             raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
+        if not 0 <= self.alarm_reject_ratio <= 1:
+            raise ValueError("EDGESENSE_ALARM_REJECT_RATIO must be between 0 and 1")
+        for name in ("alarm_stopped_minutes", "host_quiet_hours", "alarm_ingest_lag_seconds", "anomaly_threshold",
+                     "alarm_error_rate_percent"):  # fmt: skip
+            if not getattr(self, name) > 0:
+                raise ValueError(f"EDGESENSE_{name.upper()} must be > 0")
         if not self.shard_mb > 0:
             raise ValueError("EDGESENSE_SHARD_MB must be > 0")
         for name in ("max_inflate_ratio", "max_object_inflated_mb", "max_batch_inflated_mb",

@@ -15,10 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from edgesense.metrics import FAMILIES, METRICS, PIPELINE_METRICS
+from edgesense.metrics import DETECTOR_METRICS, FAMILIES, METRICS, PIPELINE_METRICS
 
 WIDTH, HEIGHT = 12, 6
 PERIOD = 60
+#: Hosts drawn one by one in a rate widget (3 series each; a widget holds 500). The ops DAG
+#: passes the busiest first; every host is still in the all-hosts line.
+MAX_HOSTS_PER_WIDGET = 50
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class Target:
 
     def dims(self, metric: str) -> tuple[str, ...]:
         """The dimension set a metric is published with, in this shape."""
+        if metric in DETECTOR_METRICS:
+            return DETECTOR_METRICS[metric][1]
         if self.shape == "original":
             return ("ResponseCode", "Host", "UrlPatternId")
         return METRICS[metric][1]
@@ -62,27 +67,56 @@ def search(t: Target, metric: str, stat: str) -> str:
 
 
 def _widget(
-    t: Target, title: str, queries: list[tuple[str, str]], *, stacked: bool = False
+    t: Target, title: str, queries: list[tuple[str, str]], *, stacked: bool = False, **extra: Any
 ) -> dict[str, Any]:
+    return _metric_widget(
+        t, title, [[{"expression": q, "id": f"q{i}", "label": label}] for i, (label, q) in enumerate(queries)],
+        stacked=stacked, **extra,
+    )  # fmt: skip
+
+
+def _metric_widget(t: Target, title: str, metrics: list[list[Any]], **properties: Any) -> dict[str, Any]:
     return {
         "type": "metric",
         "width": WIDTH,
         "height": HEIGHT,
         "properties": {
-            "title": title,
-            "region": t.region,
-            "view": "timeSeries",
-            "stacked": stacked,
-            "period": PERIOD,
-            "metrics": [
-                [{"expression": q, "id": f"q{i}", "label": label}] for i, (label, q) in enumerate(queries)
-            ],
+            "title": title, "region": t.region, "view": "timeSeries", "stacked": False, "period": PERIOD,
+            "metrics": metrics, **properties,
         },
-    }
+    }  # fmt: skip
 
 
-def traffic(t: Target) -> dict[str, Any]:
-    """Per host: requests by status family, 5XX/4XX, latency percentiles, bytes, cache hits, top patterns."""
+def ratio_widget(t: Target, title: str, part: str, whole: str, hosts: list[str]) -> dict[str, Any]:
+    """100 x part / whole: over all hosts (SUM of two SEARCHes, no host list needed), then per host.
+
+    Metric math cannot pair two SEARCH arrays host by host, so the per-host lines name their
+    hosts; ``edgesense_ops`` re-puts the dashboard hourly with the hosts of ``minute_metrics``.
+    """
+    for name in (part, whole):
+        if t.dims(name) != ("Host",):
+            raise ValueError(f"{name} is not a per-host metric in the {t.shape} shape")
+    every = f"{{{t.namespace},Host}}"
+    metrics: list[list[Any]] = [
+        [{"expression": f"SEARCH('{every} MetricName=\"{part}\"', 'Sum', {PERIOD})", "id": "pall",
+          "visible": False}],
+        [{"expression": f"SEARCH('{every} MetricName=\"{whole}\"', 'Sum', {PERIOD})", "id": "wall",
+          "visible": False}],
+        [{"expression": "100 * SUM(pall) / SUM(wall)", "id": "all", "label": "all hosts"}],
+    ]  # fmt: skip
+    for i, host in enumerate(hosts[:MAX_HOSTS_PER_WIDGET]):
+        metrics += [
+            [t.namespace, part, "Host", host, {"id": f"p{i}", "visible": False, "stat": "Sum"}],
+            [t.namespace, whole, "Host", host, {"id": f"w{i}", "visible": False, "stat": "Sum"}],
+            [{"expression": f"100 * p{i} / w{i}", "id": f"r{i}", "label": host}],
+        ]
+    return _metric_widget(t, title, metrics, yAxis={"left": {"min": 0, "label": "%"}})
+
+
+def traffic(t: Target, hosts: list[str] = ()) -> dict[str, Any]:
+    """Per host: requests by status family, 5XX/4XX counts and rates, latency percentiles, bytes,
+    the cache-hit ratio, the top patterns by 5XX. ``hosts``: drawn one by one in the rate widgets."""
+    hosts = list(hosts)
     families = [name for name, *_ in FAMILIES if name != "Response_404"]
     widgets = [
         _widget(t, "Requests by status family, per host",
@@ -96,13 +130,16 @@ def traffic(t: Target) -> dict[str, Any]:
             _widget(t, "TurnAroundTime p50 / p95 / p99 (ms), per host",
                     [(p, search(t, "TurnAroundTime", p)) for p in ("p50", "p95", "p99")]),
             _widget(t, "Bytes sent, per host", [("", insights(t, "BytesSent"))]),
-            _widget(t, "Cache hits, per host", [("", insights(t, "CacheHits"))]),
+            ratio_widget(t, "5XX rate (% of requests)", "Errors_5XX", "Requests", hosts),
+            ratio_widget(t, "4XX rate (% of requests)", "Errors_4XX", "Requests", hosts),
+            ratio_widget(t, "Cache-hit ratio (% of requests)", "CacheHits", "Requests", hosts),
         ]  # fmt: skip
     return {"start": "-PT3H", "periodOverride": "inherit", "widgets": widgets}
 
 
-def pipeline(t: Target) -> dict[str, Any]:
-    """The pipeline's own health: one widget per pipeline metric (published without dimensions)."""
+def pipeline(t: Target, threshold: float) -> dict[str, Any]:
+    """The pipeline's own health: one widget per pipeline metric (published without dimensions),
+    and the anomaly scores with the alarm's ``threshold`` drawn on them."""
     widgets = [
         {
             "type": "metric",
@@ -119,12 +156,18 @@ def pipeline(t: Target) -> dict[str, Any]:
         }
         for name, unit in PIPELINE_METRICS.items()
     ]
+    dims = ",".join(t.dims("AnomalyScore"))
+    widgets.append(_widget(
+        t, "Anomaly scores, per host and signal (robust deviations from the baseline)",
+        [("", f"SEARCH('{{{t.namespace},{dims}}} MetricName=\"AnomalyScore\"', 'Maximum', {PERIOD})")],
+        annotations={"horizontal": [{"label": "alarm threshold", "value": threshold}]},
+    ))  # fmt: skip
     return {"start": "-PT6H", "widgets": widgets}
 
 
-def bodies(t: Target, stage: str) -> dict[str, str]:
+def bodies(t: Target, stage: str, *, hosts: list[str] = (), anomaly_threshold: float = 6.0) -> dict[str, str]:
     """Dashboard name -> PutDashboard body (JSON text, keys sorted: the same input, the same bytes)."""
     return {
-        f"edgesense-{stage}-traffic": json.dumps(traffic(t), sort_keys=True),
-        f"edgesense-{stage}-pipeline": json.dumps(pipeline(t), sort_keys=True),
+        f"edgesense-{stage}-traffic": json.dumps(traffic(t, list(hosts)), sort_keys=True),
+        f"edgesense-{stage}-pipeline": json.dumps(pipeline(t, anomaly_threshold), sort_keys=True),
     }

@@ -41,7 +41,14 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "BytesSent": ("Bytes", ("Host",)),
     "TurnAroundTime": ("Milliseconds", ("Host",)),
     "CacheHits": ("Count", ("Host",)),
+    # Per-host rollups (default shape only): an alarm's metric math takes at most 10 metrics,
+    # so a per-host rate cannot sum the per-pattern or per-status series itself.
+    **{name: ("Count", ("Host",)) for name in ("Requests", "Errors_4XX", "Errors_5XX")},
 }
+#: What each rollup counts: status range, inclusive (``Requests``: every status).
+ROLLUPS: dict[str, tuple[int, int]] = {"Requests": (0, 999), "Errors_4XX": (400, 499), "Errors_5XX": (500, 599)}
+#: Published by the anomaly detector (``edgesense_ops``), not by a batch: Host x Signal.
+DETECTOR_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {"AnomalyScore": ("None", ("Host", "Signal"))}
 PIPELINE_METRICS: dict[str, str] = {
     "LinesProcessed": "Count",
     "LinesRejected": "Count",
@@ -91,6 +98,7 @@ def build_datums(
     totals: dict[tuple, float] = defaultdict(float)
     families: dict[tuple, float] = defaultdict(float)
     per_host: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    rollups: dict[tuple, float] = defaultdict(float)
     for r in minute_rows:
         minute, host, status = r["minute"], r["host"], int(r["status"])
         pattern = r["url_pattern"] or unmatched
@@ -98,6 +106,9 @@ def build_datums(
         for name, code, lo, hi in FAMILIES:
             if lo <= status <= hi:
                 families[(minute, host, pattern, name, code)] += r["requests"]
+        for name, (lo, hi) in ROLLUPS.items():
+            if lo <= status <= hi:
+                rollups[(minute, host, name)] += r["requests"]
         per_host[(minute, host)][0] += r["bytes"]
         per_host[(minute, host)][1] += r["cache_hits"]
 
@@ -118,6 +129,8 @@ def build_datums(
         )
         out.append(_datum(name, minute, dims, "Count", Value=n))
     if not original:
+        for (minute, host, name), n in rollups.items():
+            out.append(_datum(name, minute, [("Host", host)], "Count", Value=n))
         for (minute, host), (nbytes, hits) in per_host.items():
             out.append(_datum("BytesSent", minute, [("Host", host)], "Bytes", Value=nbytes))
             out.append(_datum("CacheHits", minute, [("Host", host)], "Count", Value=hits))

@@ -11,7 +11,7 @@ import pytest
 from helpers import ROOT, airflow_major
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
-APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules"}
+APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules", "operations"}
 #: Ingest and archive must catch up: each interval's objects are only claimed (and its batches
 #: only archived) by that interval's run.
 CATCHUP_ALLOWED = {"edgesense_ingest", "edgesense_archive"}
@@ -34,11 +34,12 @@ def test_the_dag_folder_imports_without_errors(dagbag):
         "edgesense_archive",
         "edgesense_setup",
         "edgesense_relabel",
+        "edgesense_ops",
     }
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["edgesense_ingest", "edgesense_archive", "edgesense_setup", "edgesense_relabel"]
+    "dag_id", ["edgesense_ingest", "edgesense_archive", "edgesense_setup", "edgesense_relabel", "edgesense_ops"]
 )
 def test_every_dag_has_an_owner_retries_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]

@@ -1,8 +1,7 @@
 """deploy/cloudformation/edgesense.yaml deployed with CloudFormation on a real moto_server.
 
 moto's CloudFormation creates the S3 buckets, the DynamoDB table, the IAM role and the SNS
-topic. It has no model for AWS::Glue::Database, AWS::CloudWatch::Alarm and
-AWS::S3::BucketPolicy (nor AWS::MWAA::Environment, whose condition is false here anyway):
+topic. It has no model for AWS::Glue::Database and AWS::S3::BucketPolicy (nor AWS::MWAA::Environment, whose condition is false here anyway):
 it logs "No Moto CloudFormation support" and skips them (moto/cloudformation/parsing.py,
 ``resource_class_from_type``). The tests assert that they are missing rather than ignore
 them; tests/unit/test_iam_policy.py checks their properties in the template.
@@ -30,8 +29,6 @@ SUPPORTED = {"IngestBucket", "StoreBucket", "RulesTable", "AlarmTopic", "Executi
 # Types moto skips.
 NOT_EMULATED = {
     "GlueDatabase",
-    "LinesRejectedAlarm",
-    "IngestLagAlarm",
     "IngestBucketPolicy",
     "StoreBucketPolicy",
 }
@@ -148,7 +145,13 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
         "MwaaPublishMetrics", "MwaaLogs", "MwaaCeleryQueues", "MwaaCeleryQueueKeys", "MwaaSourceBucketRead",
         "MwaaAccountPublicAccessBlock", "IngestBucketList", "IngestObjectsRead", "StoreBucketList",
         "StoreObjectsReadWrite", "StoreObjectsDeleteStale", "RulesTable", "GlueCatalog", "CloudWatchMetrics",
+        "AlarmTopicPublish", "CloudWatchAlarms", "CloudWatchDashboards",
     }  # fmt: skip
+    assert (
+        statements["CloudWatchAlarms"]["Resource"]
+        == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:edgesense-test-*"
+    )
+    assert statements["AlarmTopicPublish"]["Resource"] == out["AlarmTopicArn"]
     assert statements["IngestObjectsRead"]["Resource"] == f"arn:aws:s3:::{ingest}/*"
     assert statements["StoreObjectsReadWrite"]["Resource"] == f"arn:aws:s3:::{store}/*"
     assert "s3:DeleteObject" not in statements["StoreObjectsReadWrite"]["Action"]
@@ -189,6 +192,7 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     assert len(skipped) == len(NOT_EMULATED | CONDITION_FALSE)
     # Not emulated by moto, so absent from the account (real CloudFormation creates them):
     assert "edgesense" not in {d["Name"] for d in c["glue"].get_databases()["DatabaseList"]}
+    # The stack defines no alarm: edgesense_ops owns them all (tests/e2e/test_ops_dag.py).
     assert c["cloudwatch"].describe_alarms()["MetricAlarms"] == []
 
 

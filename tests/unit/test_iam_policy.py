@@ -478,23 +478,27 @@ def test_the_airflow_versions_are_the_ones_the_mwaa_bundle_builds(template):
     assert param["Default"] in MWAA_VERSIONS
 
 
-def test_the_alarms_watch_this_stages_pipeline_namespace(template):
-    stack = Stack(template, Stage="qa", MwaaSourceBucketArn=f"arn:aws:s3:::{SOURCE_BUCKET}")
-    alarms = {
-        name: stack.resolve(r["Properties"])
-        for name, r in template["Resources"].items()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
-    }
+def test_the_role_may_manage_exactly_the_alarms_and_dashboards_the_ops_dag_names_for_its_stage(stack):
+    """Names from the code that makes them (edgesense.alarms, edgesense.dashboards), so the
+    policy and the ops DAG cannot drift apart; another stage's or a user's alarm is out of reach."""
+    from edgesense.alarms import Thresholds, desired
+    from edgesense.dashboards import Target, bodies
 
-    by_metric = {a["MetricName"]: a for a in alarms.values()}
-    assert set(by_metric) == {"LinesRejected", "IngestLagSeconds"}
-    for a in alarms.values():
-        assert a["Namespace"] == Settings(stage="qa").pipeline_namespace
-        assert a["AlarmActions"] == ["<AlarmTopic>"]
-        assert "Dimensions" not in a  # pipeline metrics have none
-    assert (by_metric["LinesRejected"]["Statistic"], by_metric["LinesRejected"]["Period"]) == ("Sum", 300)
-    lag = by_metric["IngestLagSeconds"]
-    assert (lag["Statistic"], lag["Threshold"], lag["EvaluationPeriods"]) == ("Maximum", 600, 3)
+    stage = stack.params["Stage"]
+    names = [a.name for a in desired(stage, f"edgesense/{stage}", f"edgesense/{stage}/pipeline",
+                                     ["www.example.com"], Thresholds(), shape="default", signals=("Requests",))]  # fmt: skip
+    alarm_arn = f"arn:{PARTITION}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{{}}"
+    for action in ("cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"):
+        for name in names:
+            assert allows(stack.statements, action, alarm_arn.format(name), {}), (action, name)
+        assert not allows(stack.statements, action, alarm_arn.format("edgesense-other-ingest-lag"), {})
+        assert not allows(stack.statements, action, alarm_arn.format("billing-alarm"), {})
+    for name in bodies(Target(f"edgesense/{stage}", f"edgesense/{stage}/pipeline"), stage):
+        arn = f"arn:{PARTITION}:cloudwatch::{ACCOUNT}:dashboard/{name}"
+        assert allows(stack.statements, "cloudwatch:PutDashboard", arn, {}), name
+        assert allows(stack.statements, "cloudwatch:GetDashboard", arn, {}), name
+    assert not allows(stack.statements, "cloudwatch:PutDashboard",
+                      f"arn:{PARTITION}:cloudwatch::{ACCOUNT}:dashboard/finance", {})  # fmt: skip
 
 
 def test_the_mwaa_environment_is_optional_and_needs_a_network(template):

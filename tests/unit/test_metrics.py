@@ -537,3 +537,20 @@ def test_the_send_floor_is_the_configured_age_with_a_margin_only_at_cloudwatchs_
     margin = timedelta(minutes=15)
     assert Window(max_age=timedelta(days=1)).send_floor(T0, margin) == T0 - timedelta(days=1)
     assert Window(max_age=timedelta(days=20)).send_floor(T0, margin) == T0 - timedelta(days=14) + margin
+
+
+def test_per_host_rollups_count_all_requests_and_the_4xx_and_5xx_of_every_pattern_for_rate_alarms():
+    rows = [
+        minute_row(200, host="a", requests=90, pattern="P1"),
+        minute_row(503, host="a", requests=6, pattern="P1"),
+        minute_row(500, host="a", requests=1, pattern="P2"),
+        minute_row(404, host="a", requests=3, pattern=None),
+        minute_row(200, host="b", requests=10),
+    ]
+    datums = build_datums(rows, [])
+    got = {(d["MetricName"], dims(d)["Host"]): d["Value"] for d in datums
+           if d["MetricName"] in ("Requests", "Errors_4XX", "Errors_5XX")}  # fmt: skip
+
+    assert got == {("Requests", "a"): 100, ("Errors_5XX", "a"): 7, ("Errors_4XX", "a"): 3, ("Requests", "b"): 10}
+    assert {tuple(dims(d)) for d in datums if d["MetricName"] == "Requests"} == {("Host",)}
+    assert not [d for d in build_datums(rows, [], shape="original") if d["MetricName"] == "Requests"]

@@ -58,7 +58,7 @@ def test_every_duckdb_sql_file_opens_by_naming_what_it_reads_and_writes(name):
 
 def test_the_sql_is_grouped_by_purpose_and_every_macro_lives_in_macros_sql():
     folders = {p.parent.relative_to(DUCKDB_DIR).as_posix() for p in DUCKDB_DIR.rglob("*.sql")}
-    assert folders == {".", "ingest", "archive", "line", "relabel", "cli"}
+    assert folders == {".", "ingest", "archive", "line", "relabel", "cli", "ops"}
     with_macros = [n for n in DUCKDB_FILES if "MACRO" in (DUCKDB_DIR / n).read_text(encoding="utf-8")]
     assert with_macros == ["macros.sql"]
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_glue import GlueClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
 
 #: One attempt per PutMetricData: botocore would otherwise re-send after a read timeout,
 #: when CloudWatch may already have applied the datums. The publisher retries only what
@@ -28,7 +29,7 @@ CLOUDWATCH_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
 class AwsClients:
-    """The s3, dynamodb, glue and cloudwatch clients of one task (or CLI command)."""
+    """The s3, dynamodb, glue, cloudwatch and sns clients of one task (or CLI command)."""
 
     def __init__(self, aws_conn_id: str | None) -> None:
         """``aws_conn_id``: an Airflow connection; None: boto3's default chain (the CLI)."""
@@ -73,3 +74,12 @@ class AwsClients:
         return AwsBaseHook(
             aws_conn_id=self.aws_conn_id, client_type="cloudwatch", config=CLOUDWATCH_CONFIG
         ).get_conn()
+
+    @cached_property
+    def sns(self) -> SNSClient:
+        """SNS for the alarm topic (task failures); the provider's SnsHook under Airflow."""
+        if self.aws_conn_id is None:
+            return boto3.client("sns")
+        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+
+        return SnsHook(aws_conn_id=self.aws_conn_id).get_conn()

@@ -1,7 +1,8 @@
 """``on_failure_callback`` of every edgesense task: the failure, published to the alarm topic.
 
 Imported by the DAG files at parse time, so it imports nothing heavy until a task fails;
-then it sends through the amazon provider's SnsHook (``aws_conn_id`` from the settings).
+then it sends through the amazon provider's SnsHook (:class:`~edgesense.aws.clients.AwsClients`,
+``aws_conn_id`` from the settings).
 A notification that cannot be sent is logged, never raised: it must not hide the failure.
 """
 
@@ -41,10 +42,10 @@ def on_task_failure(context: dict[str, Any]) -> None:
         if not settings.alert_topic_arn:
             log.info("task failure not notified: EDGESENSE_ALERT_TOPIC_ARN is not set")
             return
-        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+        from edgesense.aws.clients import AwsClients
 
-        SnsHook(aws_conn_id=settings.aws_conn_id).publish_to_target(
-            target_arn=settings.alert_topic_arn, message=failure.message(), subject=failure.subject()
+        AwsClients(settings.aws_conn_id).sns.publish(
+            TopicArn=settings.alert_topic_arn, Message=failure.message(), Subject=failure.subject()
         )
         log.info("task failure published to %s", settings.alert_topic_arn)
     except Exception:
