@@ -99,6 +99,12 @@ class Settings:
         default=24,
         metadata={"doc": "A host unseen in `minute_metrics` this long loses its alarms and dashboard lines"},
     )
+    repair_settle_minutes: int = field(
+        default=150,
+        metadata={
+            "doc": "The repair waits this long after a lost call was sent (CloudWatch may take 2 h to settle)"
+        },
+    )
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )
@@ -221,6 +227,8 @@ class Settings:
             raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
         if self.duckdb_threads < 1:
             raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
+        if self.repair_settle_minutes < 0:
+            raise ValueError("EDGESENSE_REPAIR_SETTLE_MINUTES must be >= 0")
         if not 0 <= self.alarm_reject_ratio <= 1:
             raise ValueError("EDGESENSE_ALARM_REJECT_RATIO must be between 0 and 1")
         for name in ("alarm_stopped_minutes", "host_quiet_hours", "alarm_ingest_lag_seconds", "anomaly_threshold",

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from edgesense.metrics import DETECTOR_METRICS, FAMILIES, METRICS, PIPELINE_METRICS
+from edgesense.metrics import DETECTOR_METRICS, FAMILIES, GAUGES, METRICS, PIPELINE_METRICS
 
 WIDTH, HEIGHT = 12, 6
 PERIOD = 60
@@ -150,11 +150,11 @@ def pipeline(t: Target, threshold: float) -> dict[str, Any]:
                 "region": t.region,
                 "view": "timeSeries",
                 "period": PERIOD,
-                "stat": "Maximum" if unit == "Seconds" else "Sum",
+                "stat": "Maximum" if name in GAUGES else "Sum",
                 "metrics": [[t.pipeline_namespace, name]],
             },
         }
-        for name, unit in PIPELINE_METRICS.items()
+        for name in PIPELINE_METRICS
     ]
     dims = ",".join(t.dims("AnomalyScore"))
     widgets.append(_widget(

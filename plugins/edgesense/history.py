@@ -81,3 +81,7 @@ class MinuteHistory:
             )
             for r in rows
         ]  # fmt: skip
+
+    def batches(self) -> list[str]:
+        """The batches the files came from (lineage: their plans and ledgers)."""
+        return [] if self.empty else [r["batch_id"] for r in self.session.rows("ops/batches.sql")]

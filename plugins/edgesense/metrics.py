@@ -46,7 +46,11 @@ METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{name: ("Count", ("Host",)) for name in ("Requests", "Errors_4XX", "Errors_5XX")},
 }
 #: What each rollup counts: status range, inclusive (``Requests``: every status).
-ROLLUPS: dict[str, tuple[int, int]] = {"Requests": (0, 999), "Errors_4XX": (400, 499), "Errors_5XX": (500, 599)}
+ROLLUPS: dict[str, tuple[int, int]] = {
+    "Requests": (0, 999),
+    "Errors_4XX": (400, 499),
+    "Errors_5XX": (500, 599),
+}
 #: Published by the anomaly detector (``edgesense_ops``), not by a batch: Host x Signal.
 DETECTOR_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {"AnomalyScore": ("None", ("Host", "Signal"))}
 PIPELINE_METRICS: dict[str, str] = {
@@ -59,7 +63,11 @@ PIPELINE_METRICS: dict[str, str] = {
     "IngestLagSeconds": "Seconds",
     "RulesSnapshotFallback": "Count",
     "PatternsOverBudget": "Count",
+    "MinutesMismatched": "Count",
 }
+#: Pipeline metrics that are levels, not counts: their dashboards and alarms take the Maximum
+#: (a re-run that publishes one again does not double it).
+GAUGES = frozenset({"IngestLagSeconds", "MinutesMismatched"})
 
 
 #: How a plan's datums carry their minute (JSON-safe); :func:`datum_time` reads it back.

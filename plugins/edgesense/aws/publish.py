@@ -57,10 +57,11 @@ class LedgerWriteFailed(RuntimeError):
     """A call went out but its ``done`` marker could not be written; it will not be re-sent."""
 
 
-def marker_key(bid: str, index: int, kind: str = "done", plan_hash: str | None = None) -> str:
+def marker_key(bid: str, index: int, kind: str = "done", plan_hash: str | None = None,
+               prefix: str = LEDGER_PREFIX) -> str:  # fmt: skip
     """``call-N.<hash>.<kind>``; plans from before hashes have ``call-N.<kind>``."""
     tag = f".{plan_hash}" if plan_hash else ""
-    return f"{LEDGER_PREFIX}{bid}/call-{index:06d}{tag}.{kind}"
+    return f"{prefix}{bid}/call-{index:06d}{tag}.{kind}"
 
 
 def describe(call: Call) -> str:
@@ -92,7 +93,10 @@ class Publisher:
         base_delay: float = 0.3,
         max_attempts: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        ledger_prefix: str = LEDGER_PREFIX,
     ) -> None:
+        """``ledger_prefix``: where the markers live (the repair keeps a ledger of its own)."""
+        self.prefix = ledger_prefix
         self.cw = cloudwatch
         self.s3 = s3_client
         self.bucket = store_bucket
@@ -106,7 +110,7 @@ class Publisher:
         """Call numbers with a ``done`` and with an ``intent`` marker, all of plan ``plan_hash``."""
         out: dict[str, set[int]] = {"done": set(), "intent": set()}
         foreign: set[str] = set()
-        for key in list_keys(self.s3, self.bucket, f"{LEDGER_PREFIX}{bid}/"):
+        for key in list_keys(self.s3, self.bucket, f"{self.prefix}{bid}/"):
             name = key.rsplit("/", 1)[-1]
             if not name.startswith("call-"):
                 continue  # e.g. the lease object of older versions
@@ -138,21 +142,13 @@ class Publisher:
             if i in led["done"] or i in led["intent"]:
                 skipped += 1
                 continue
-            keep = self._in_window(call)
-            if not self._mark(bid, i, "intent", call, h):
+            kept = self.send_call(bid, i, call, h)
+            if kept is None:
                 taken += 1  # another publisher of this batch holds this call
                 continue
-            dropped += len(call.datums) - len(keep)
-            try:
-                if keep:
-                    self._put(Call(call.namespace, tuple(keep)))
-            except BaseException as exc:
-                if certainly_not_sent(exc):
-                    self.s3.delete_object(Bucket=self.bucket, Key=marker_key(bid, i, "intent", h))
-                raise
-            self._mark(bid, i, "done", call, h, retries=10)
+            dropped += len(call.datums) - kept
             sent += 1
-            datums += len(keep)
+            datums += kept
         log.info("batch %s: %d call(s) sent (%d datums), %d already published, %d ambiguous, %d taken by another "
                  "publisher, %d datum(s) out of CloudWatch's window dropped", bid, sent, datums,
                  skipped - len(ambiguous), len(ambiguous), taken, dropped)  # fmt: skip
@@ -167,6 +163,22 @@ class Publisher:
             "ambiguous": [describe(calls[i]) for i in ambiguous],
         }
 
+    def send_call(self, bid: str, i: int, call: Call, h: str | None) -> int | None:
+        """Send call ``i`` between its intent and done markers; the datums sent, or None when
+        another publisher holds its intent. Only a certainly-unsent call loses its intent."""
+        keep = self._in_window(call)
+        if not self._mark(bid, i, "intent", call, h):
+            return None
+        try:
+            if keep:
+                self._put(Call(call.namespace, tuple(keep)))
+        except BaseException as exc:
+            if certainly_not_sent(exc):
+                self.s3.delete_object(Bucket=self.bucket, Key=marker_key(bid, i, "intent", h, self.prefix))
+            raise
+        self._mark(bid, i, "done", call, h, retries=10)
+        return len(keep)
+
     def _in_window(self, call: Call) -> list[dict[str, Any]]:
         """The call's datums as boto3 wants them, minus those that aged out of CloudWatch's window."""
         floor = self.window.send_floor(datetime.now(UTC), SEND_WINDOW_MARGIN)
@@ -178,7 +190,7 @@ class Publisher:
         The body carries this publisher's token, so an intent that exists because botocore
         retried our own landed write is recognised as ours.
         """
-        key = marker_key(bid, i, kind, h)
+        key = marker_key(bid, i, kind, h, self.prefix)
         body = json.dumps({"at": datetime.now(UTC).isoformat(), "datums": len(call.datums),
                            "namespace": call.namespace, "plan_hash": h, "publisher": self.token}).encode()  # fmt: skip
         for attempt in range(1, retries + 1):

@@ -1,0 +1,143 @@
+"""Task bodies of ``edgesense_reconcile``: a day of CloudWatch against ``minute_metrics``, a
+report in S3, ``MinutesMismatched``, and the repair of calls that certainly never landed.
+
+The repair sends a lost call's datums again, exactly as planned, through a
+:class:`~edgesense.aws.publish.Publisher` whose ledger is its own (``_edgesense/repair/``):
+a call is repaired at most once, ever, and a repair whose own reply is lost is never
+tried again. It waits ``EDGESENSE_REPAIR_SETTLE_MINUTES`` after the lost call was sent,
+because CloudWatch may take up to 2 h to make late points queryable.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from edgesense.aws.clients import AwsClients
+from edgesense.aws.history import download_minute_metrics
+from edgesense.aws.metric_reads import requests_per_minute
+from edgesense.aws.plans import PlanStore
+from edgesense.aws.publish import LEDGER_PREFIX, Publisher, marker_key
+from edgesense.aws.s3 import STATE_PREFIX, get_json, put_json
+from edgesense.config import Settings
+from edgesense.history import MinuteHistory
+from edgesense.metrics import pipeline_datums, to_boto
+from edgesense.reconcile import Ledgers, Report, compare, landed, repairable
+from edgesense.tasks.common import clients_for
+
+log = logging.getLogger(__name__)
+
+REPORT_PREFIX = f"{STATE_PREFIX}reconcile/"
+REPAIR_PREFIX = f"{STATE_PREFIX}repair/"
+#: CloudWatch keeps one-minute points for 15 days; older days cannot be compared minute by minute.
+MAX_AGE = timedelta(days=14)
+
+
+class DayOutOfReach(ValueError):
+    """The day is in the future, today, or past CloudWatch's one-minute retention."""
+
+
+def report_key(day: date) -> str:
+    return f"{REPORT_PREFIX}dt={day.isoformat()}.json"
+
+
+def check_day(day: date, now: datetime) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(), UTC)
+    end = start + timedelta(days=1)
+    if end > now:
+        raise DayOutOfReach(f"{day} has not ended yet (now {now:%Y-%m-%d %H:%M} UTC): reconcile a past day")
+    if now - start > MAX_AGE:
+        raise DayOutOfReach(
+            f"{day} is more than 14 days ago: CloudWatch no longer holds its one-minute points"
+        )
+    return start, end
+
+
+def _ledgers(c: AwsClients, settings: Settings, batches: list[str], namespace: str) -> Ledgers:
+    plans, ledgers = PlanStore(c.s3, settings.store_bucket), Ledgers()
+    reader = Publisher(c.cloudwatch, c.s3, settings.store_bucket)
+    for bid in batches:
+        plan = plans.load(bid)
+        if plan is None:
+            continue
+        led = reader.ledger(bid, plan.plan_hash)
+        for i, call in enumerate(plan.calls):
+            if call.namespace == namespace:
+                ledgers.add_call((bid, i), call, done=i in led["done"], intent=i in led["intent"])
+    return ledgers
+
+
+def reconcile_day(settings: Settings, day: date, *, clients: AwsClients | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Compare, write the report (``_edgesense/reconcile/dt=<day>.json``), publish ``MinutesMismatched``."""
+    c, now = clients_for(settings, clients), now or datetime.now(UTC)
+    start, end = check_day(day, now)
+    ns = settings.effective_namespace
+    with tempfile.TemporaryDirectory(prefix="edgesense-reconcile-", dir=settings.work_dir or None) as tmp:
+        files = download_minute_metrics(c.s3, settings.store_bucket, start, end, Path(tmp))
+        with MinuteHistory(
+            files, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+        ) as h:
+            counted = {(m.minute, m.host): float(m.requests) for m in h.host_minutes(start, end)}
+            batches = h.batches()
+    ledgers = _ledgers(c, settings, batches, ns)
+    held = requests_per_minute(c.cloudwatch, ns, list(ledgers.series.values()), start, end)
+    mismatches = compare(counted, held, ledgers)
+    report = Report(day.isoformat(), ns, len(set(counted) | set(held)), tuple(mismatches),
+                    landed=tuple(f"{b}#{i}" for b, i in landed(mismatches, ledgers)))  # fmt: skip
+    doc = report.to_json() | {"repairable": [f"{b}#{i}" for b, i in repairable(mismatches, ledgers)],
+                              "batches": len(batches), "files": len(files), "generated_at": now.isoformat()}  # fmt: skip
+    put_json(c.s3, settings.store_bucket, report_key(day), doc)
+    # A level, stamped now: a retry publishes the same value again, and the dashboard takes the Maximum.
+    [datum] = pipeline_datums({"MinutesMismatched": len(mismatches)}, now)
+    c.cloudwatch.put_metric_data(Namespace=settings.pipeline_namespace, MetricData=[to_boto(datum)])
+    log.info("%s (report s3://%s/%s)", report.sentence(), settings.store_bucket, report_key(day))
+    for m in mismatches[:20]:
+        log.info("  %s %s: CloudWatch %g, minute_metrics %g: %s", m.minute.isoformat(), m.host, m.cloudwatch,
+                 m.counted, m.reason)  # fmt: skip
+    return doc
+
+
+def repair_day(settings: Settings, day: date, *, clients: AwsClients | None = None,
+               now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Send again, once, each call the day's report found certainly lost and settled."""
+    c, now = clients_for(settings, clients), now or datetime.now(UTC)
+    doc = get_json(c.s3, settings.store_bucket, report_key(day))
+    if doc is None:
+        raise DayOutOfReach(f"no reconciliation report for {day}: run reconcile first")
+    plans = PlanStore(c.s3, settings.store_bucket)
+    repairer = Publisher(c.cloudwatch, c.s3, settings.store_bucket, window=settings.cloudwatch_window,
+                         base_delay=settings.publish_base_delay, max_attempts=settings.publish_max_attempts,
+                         ledger_prefix=REPAIR_PREFIX)  # fmt: skip
+    settle = timedelta(minutes=settings.repair_settle_minutes)
+    repaired, waiting, already = [], [], []
+    for ref in doc.get("repairable", []):
+        bid, _, index = ref.rpartition("#")
+        i, plan = int(index), plans.load(bid)
+        h = plan.plan_hash
+        intent = get_json(c.s3, settings.store_bucket, marker_key(bid, i, "intent", h, LEDGER_PREFIX)) or {}
+        sent_at = datetime.fromisoformat(intent["at"]) if intent.get("at") else now
+        if now - sent_at < settle:
+            waiting.append(ref)
+            log.info(
+                "%s: sent at %s, waits until %s for CloudWatch to settle", ref, sent_at, sent_at + settle
+            )
+            continue
+        led = repairer.ledger(bid, h)
+        if i in led["intent"] or i in led["done"]:
+            already.append(ref)
+            log.info("%s: repaired before (or its repair's fate is unknown): never sent again", ref)
+            continue
+        if repairer.send_call(bid, i, plan.calls[i], h) is not None:
+            repaired.append(ref)
+            log.warning(
+                "%s: repaired (%d datums sent again, exactly as planned)", ref, len(plan.calls[i].datums)
+            )
+    doc |= {"repaired": sorted(set(doc.get("repaired", [])) | set(repaired)), "repair_waiting": waiting}
+    put_json(c.s3, settings.store_bucket, report_key(day), doc)
+    log.info("%s: %d call(s) repaired, %d waiting to settle, %d repaired before", day, len(repaired),
+             len(waiting), len(already))  # fmt: skip
+    return {"repaired": repaired, "waiting": waiting, "already": already}

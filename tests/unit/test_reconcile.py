@@ -1,0 +1,112 @@
+"""Reasons for every differing minute x host, and which lost calls may be sent again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from edgesense.metrics import Call
+from edgesense.reconcile import (
+    AMBIGUOUS,
+    MORE_IN_CLOUDWATCH,
+    OUT_OF_WINDOW,
+    UNKNOWN,
+    UNPUBLISHED,
+    Ledgers,
+    Report,
+    compare,
+    landed,
+    repairable,
+)
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+A, B = "a.example.com", "b.example.com"
+
+
+def total(minute: datetime, host: str, n: float, status: int = 200) -> dict:
+    return {"MetricName": "ResponseCountTotal", "Timestamp": minute.strftime("%Y-%m-%dT%H:%M:%SZ"), "Value": n,
+            "Dimensions": [{"Name": "Host", "Value": host}, {"Name": "ResponseCode", "Value": str(status)}]}  # fmt: skip
+
+
+def call(*datums: dict) -> Call:
+    return Call("edgesense/prod", datums)
+
+
+def m(i: int) -> datetime:
+    return T0 + timedelta(minutes=i)
+
+
+def test_a_complete_day_has_no_mismatch():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10), total(m(1), A, 5)), done=True, intent=True)
+    assert compare({(m(0), A): 10, (m(1), A): 5}, {(m(0), A): 10, (m(1), A): 5}, led) == []
+
+
+def test_a_lost_call_explains_exactly_its_minutes_and_only_it_is_repairable():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10)), done=True, intent=True)
+    led.add_call(("b1", 1), call(total(m(1), A, 7, 200), total(m(1), A, 1, 500), total(m(2), B, 4)),
+                 done=False, intent=True)  # fmt: skip
+    counted = {(m(0), A): 10, (m(1), A): 8, (m(2), B): 4}
+    mismatches = compare(counted, {(m(0), A): 10}, led)
+
+    assert [(x.minute, x.host, x.missing, x.reason, x.calls) for x in mismatches] == [
+        (m(1), A, 8, AMBIGUOUS, (("b1", 1),)),
+        (m(2), B, 4, AMBIGUOUS, (("b1", 1),)),
+    ]
+    assert repairable(mismatches, led) == [("b1", 1)]
+    assert landed(mismatches, led) == []
+
+
+def test_a_lost_reply_whose_call_landed_is_no_mismatch_and_is_never_repaired():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10)), done=False, intent=True)
+    mismatches = compare({(m(0), A): 10}, {(m(0), A): 10}, led)
+    assert mismatches == []
+    assert repairable(mismatches, led) == []
+    assert landed(mismatches, led) == [("b1", 0)]
+
+
+def test_a_call_that_is_short_at_one_minute_and_complete_at_another_cannot_be_told_so_is_left():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10), total(m(1), A, 3)), done=False, intent=True)
+    mismatches = compare({(m(0), A): 10, (m(1), A): 3}, {(m(1), A): 3}, led)
+    assert [x.reason for x in mismatches] == [AMBIGUOUS]
+    assert repairable(mismatches, led) == []
+
+
+def test_two_ambiguous_calls_on_one_minute_where_only_one_landed_cannot_be_told_apart():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 4)), done=False, intent=True)
+    led.add_call(("b2", 0), call(total(m(0), A, 6)), done=False, intent=True)
+    mismatches = compare({(m(0), A): 10}, {(m(0), A): 4}, led)  # b1 landed, b2 did not: 6 short, not 10
+    assert [x.reason for x in mismatches] == [UNKNOWN]
+    assert repairable(mismatches, led) == []
+
+
+def test_cloudwatch_holding_more_is_reported_and_never_repaired():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10)), done=False, intent=True)
+    mismatches = compare({(m(0), A): 10}, {(m(0), A): 20}, led)
+    assert [(x.reason, x.missing) for x in mismatches] == [(MORE_IN_CLOUDWATCH, -10)]
+    assert repairable(mismatches, led) == []
+
+
+def test_minutes_left_out_of_every_plan_and_calls_not_sent_yet_have_their_own_reasons():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10)), done=True, intent=True)
+    led.add_call(("b1", 1), call(total(m(1), A, 5)), done=False, intent=False)
+    mismatches = compare({(m(0), A): 10, (m(1), A): 5, (m(2), A): 9}, {(m(0), A): 10}, led)
+    assert [(x.minute, x.reason) for x in mismatches] == [(m(1), UNPUBLISHED), (m(2), OUT_OF_WINDOW)]
+
+
+def test_the_report_says_in_one_sentence_how_many_minutes_differ_and_why():
+    led = Ledgers()
+    led.add_call(("b1", 0), call(total(m(0), A, 10)), done=False, intent=True)
+    report = Report(
+        "2026-11-30", "edgesense/prod", 3, tuple(compare({(m(0), A): 10}, {}, led)), repaired=("b1#0",)
+    )
+    assert (
+        report.sentence()
+        == "2026-11-30: 1 of 3 minute x host mismatched (1 ambiguous call); 1 call(s) repaired"
+    )
+    assert report.to_json()["mismatches"][0]["calls"] == ["b1#0"]
