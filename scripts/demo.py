@@ -7,7 +7,10 @@
 5. run ``edgesense_ingest`` with ``airflow dags test`` over a window holding those uploads, and
    ``edgesense_archive`` for the hour that window's batch belongs to;
 6. read the metrics back from CloudWatch (GetMetricData), list Glue partitions and Parquet;
-7. stop what it started. Exits 1 if CloudWatch does not hold exactly the generated lines.
+7. run ``edgesense_ops`` and read back its dashboards and alarms, the anomaly scores, and a
+   reconciliation of CloudWatch against ``minute_metrics`` for the demo's minutes;
+8. stop what it started. Exits 1 if CloudWatch does not hold exactly the generated lines, or
+   the reconciliation finds a minute that differs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "scripts")]
 
+from demo_ops import alert_topic, read_back  # noqa: E402
 from localaws import MotoServer, aws_env, create_resources, metric_queries  # noqa: E402
 
 from edgesense.generate import generate  # noqa: E402
@@ -116,6 +120,7 @@ def main() -> int:
         )
         env = airflow_env(server.endpoint, home)
         os.environ.update(aws_env(server.endpoint))
+        env["EDGESENSE_ALERT_TOPIC_ARN"] = alert_topic(server.endpoint, STAGE)
         say("preparing Airflow (SQLite metadata DB, pool for CloudWatch publishing)")
         airflow(env, "db", "migrate")
         airflow(env, "pools", "set", "edgesense_cloudwatch", "4", "CloudWatch PutMetricData budget")
@@ -189,13 +194,19 @@ def main() -> int:
         ) + s3.list_objects_v2(Bucket=STORE, Prefix="minute_metrics/").get("Contents", []):
             print(f"    s3://{STORE}/{obj['Key']} ({obj['Size']:,} bytes)")
 
+        say("running edgesense_ops (host list, dashboards, alarms)")
+        airflow(env, "dags", "test", "edgesense_ops")
+        ops = read_back(env, server.endpoint, event_start, window_end, say)
+
         print()
         print(f"lines generated: {generated}")
         print(f"requests in CloudWatch: {total:.0f}")
         print(f"requests archived to Parquet: {archived}")
-        if total != generated or archived != generated:
+        print(f"minutes x host reconciled: {ops['compared']:.0f}, mismatched: {ops['mismatched']:.0f}")
+        if total != generated or archived != generated or ops["mismatched"]:
             print(
-                "MISMATCH: CloudWatch or the archive does not hold exactly the generated requests",
+                "MISMATCH: CloudWatch or the archive does not hold exactly the generated requests, or the "
+                "reconciliation found a minute that differs",
                 file=sys.stderr,
             )
             return 1

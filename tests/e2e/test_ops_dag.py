@@ -2,9 +2,9 @@
 dashboard lines, a second run writes nothing, and a host quiet for the quiet period loses
 its alarms while the pipeline alarms and a user's own alarm stay.
 
-moto stores alarms and dashboards but evaluates neither metric math nor Metrics Insights,
-so an alarm's state here is INSUFFICIENT_DATA; what each alarm computes is tested in
-tests/unit/test_alarms.py.
+moto stores alarms and dashboards but evaluates neither metric math nor Metrics Insights
+(a new alarm simply reads OK there), so what each alarm computes is tested on its request
+in tests/unit/test_alarms.py.
 """
 
 from __future__ import annotations

@@ -72,9 +72,18 @@ def _ledgers(c: AwsClients, settings: Settings, batches: list[str], namespace: s
 
 def reconcile_day(settings: Settings, day: date, *, clients: AwsClients | None = None,
                   now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """Compare, write the report (``_edgesense/reconcile/dt=<day>.json``), publish ``MinutesMismatched``."""
-    c, now = clients_for(settings, clients), now or datetime.now(UTC)
+    """Compare a past day, write its report (``_edgesense/reconcile/dt=<day>.json``), publish ``MinutesMismatched``."""
+    now = now or datetime.now(UTC)
     start, end = check_day(day, now)
+    return reconcile_range(
+        settings, start, end, report_key(day), clients=clients, now=now, label=day.isoformat()
+    )
+
+
+def reconcile_range(settings: Settings, start: datetime, end: datetime, key: str, *, label: str,
+                    clients: AwsClients | None = None, now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """Compare ``[start, end)`` (the daily run, or the demo's minutes) and write the report to ``key``."""
+    c, now = clients_for(settings, clients), now or datetime.now(UTC)
     ns = settings.effective_namespace
     with tempfile.TemporaryDirectory(prefix="edgesense-reconcile-", dir=settings.work_dir or None) as tmp:
         files = download_minute_metrics(c.s3, settings.store_bucket, start, end, Path(tmp))
@@ -86,15 +95,16 @@ def reconcile_day(settings: Settings, day: date, *, clients: AwsClients | None =
     ledgers = _ledgers(c, settings, batches, ns)
     held = requests_per_minute(c.cloudwatch, ns, list(ledgers.series.values()), start, end)
     mismatches = compare(counted, held, ledgers)
-    report = Report(day.isoformat(), ns, len(set(counted) | set(held)), tuple(mismatches),
+    report = Report(label, ns, len(set(counted) | set(held)), tuple(mismatches),
                     landed=tuple(f"{b}#{i}" for b, i in landed(mismatches, ledgers)))  # fmt: skip
     doc = report.to_json() | {"repairable": [f"{b}#{i}" for b, i in repairable(mismatches, ledgers)],
-                              "batches": len(batches), "files": len(files), "generated_at": now.isoformat()}  # fmt: skip
-    put_json(c.s3, settings.store_bucket, report_key(day), doc)
+                              "batches": len(batches), "files": len(files), "generated_at": now.isoformat(),
+                              "sentence": report.sentence()}  # fmt: skip
+    put_json(c.s3, settings.store_bucket, key, doc)
     # A level, stamped now: a retry publishes the same value again, and the dashboard takes the Maximum.
     [datum] = pipeline_datums({"MinutesMismatched": len(mismatches)}, now)
     c.cloudwatch.put_metric_data(Namespace=settings.pipeline_namespace, MetricData=[to_boto(datum)])
-    log.info("%s (report s3://%s/%s)", report.sentence(), settings.store_bucket, report_key(day))
+    log.info("%s (report s3://%s/%s)", report.sentence(), settings.store_bucket, key)
     for m in mismatches[:20]:
         log.info("  %s %s: CloudWatch %g, minute_metrics %g: %s", m.minute.isoformat(), m.host, m.cloudwatch,
                  m.counted, m.reason)  # fmt: skip
