@@ -11,7 +11,7 @@ BIN2 := $(VENV2)/bin
 STAMP2 := $(VENV2)/.installed
 PIP := -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test test-airflow3 test-airflow2 bench bench-latency lint unit e2e airflow mwaa-bundle lock lock-one clean venv venv-airflow2
+.PHONY: demo test test-airflow3 test-airflow2 bench bench-latency bench-anomaly lint unit e2e airflow mwaa-bundle lock lock-one clean venv venv-airflow2
 MWAA_AIRFLOW ?= 3.3.1
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -77,6 +77,10 @@ bench: $(STAMP)
 ## real scheduler on moto, 10 min of synthetic traffic; prints p50/p95 (goal p95 <= 90 s)
 bench-latency: $(STAMP)
 	$(BIN)/python benchmarks/latency.py $(LATENCY_ARGS)
+
+## bench-anomaly: the detector over generated days with labelled incidents: recall, precision, false alarms per host-day
+bench-anomaly: $(STAMP)
+	$(BIN)/python benchmarks/anomaly.py $(ANOMALY_ARGS)
 
 ## lock: regenerate constraints.txt and constraints-airflow2.txt from fresh resolves
 lock:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from edgesense.anomaly import THRESHOLD
 from edgesense.metrics import DETECTOR_METRICS, METRICS, PIPELINE_METRICS
 
 MANAGED = "Managed by edgesense_ops"
@@ -31,7 +32,7 @@ class Thresholds:
     stopped_minutes: int = 10
     reject_ratio: float = 0.05
     ingest_lag_seconds: int = 600
-    anomaly_score: float = 6.0
+    anomaly_score: float = THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from edgesense.alarms import Thresholds
+from edgesense.anomaly import THRESHOLD
 from edgesense.metrics import Window
 
 MetricsShape = Literal["default", "original"]
@@ -92,7 +93,7 @@ class Settings:
         default=600, metadata={"doc": "Alarm when IngestLagSeconds stays above this for 15 minutes"}
     )
     anomaly_threshold: float = field(
-        default=6.0,
+        default=THRESHOLD,
         metadata={"doc": "AnomalyScore (robust deviations) at which a host's anomaly alarm fires"},
     )
     host_quiet_hours: int = field(

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from edgesense.anomaly import THRESHOLD
 from edgesense.metrics import DETECTOR_METRICS, FAMILIES, GAUGES, METRICS, PIPELINE_METRICS
 
 WIDTH, HEIGHT = 12, 6
@@ -165,7 +166,9 @@ def pipeline(t: Target, threshold: float) -> dict[str, Any]:
     return {"start": "-PT6H", "widgets": widgets}
 
 
-def bodies(t: Target, stage: str, *, hosts: list[str] = (), anomaly_threshold: float = 6.0) -> dict[str, str]:
+def bodies(
+    t: Target, stage: str, *, hosts: list[str] = (), anomaly_threshold: float = THRESHOLD
+) -> dict[str, str]:
     """Dashboard name -> PutDashboard body (JSON text, keys sorted: the same input, the same bytes)."""
     return {
         f"edgesense-{stage}-traffic": json.dumps(traffic(t, list(hosts)), sort_keys=True),

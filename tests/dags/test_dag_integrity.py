@@ -40,7 +40,15 @@ def test_the_dag_folder_imports_without_errors(dagbag):
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["edgesense_ingest", "edgesense_archive", "edgesense_setup", "edgesense_relabel", "edgesense_ops", "edgesense_reconcile"]
+    "dag_id",
+    [
+        "edgesense_ingest",
+        "edgesense_archive",
+        "edgesense_setup",
+        "edgesense_relabel",
+        "edgesense_ops",
+        "edgesense_reconcile",
+    ],
 )
 def test_every_dag_has_an_owner_retries_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]

@@ -8,7 +8,7 @@ from edgesense.alarms import MAX_NAME, Thresholds, alarm_name, desired, managed_
 from edgesense.config import Settings
 from helpers import ROOT
 
-SIGNALS = ("Requests", "ErrorRate5XX", "TurnAround")
+SIGNALS = ("Requests", "ErrorRate5XX", "TurnAroundP95")
 
 
 def wanted(hosts, shape="default", **thresholds):

@@ -551,6 +551,11 @@ def test_per_host_rollups_count_all_requests_and_the_4xx_and_5xx_of_every_patter
     got = {(d["MetricName"], dims(d)["Host"]): d["Value"] for d in datums
            if d["MetricName"] in ("Requests", "Errors_4XX", "Errors_5XX")}  # fmt: skip
 
-    assert got == {("Requests", "a"): 100, ("Errors_5XX", "a"): 7, ("Errors_4XX", "a"): 3, ("Requests", "b"): 10}
+    assert got == {
+        ("Requests", "a"): 100,
+        ("Errors_5XX", "a"): 7,
+        ("Errors_4XX", "a"): 3,
+        ("Requests", "b"): 10,
+    }
     assert {tuple(dims(d)) for d in datums if d["MetricName"] == "Requests"} == {("Host",)}
     assert not [d for d in build_datums(rows, [], shape="original") if d["MetricName"] == "Requests"]

@@ -53,7 +53,14 @@ def test_the_unpacked_bundle_parses_every_dag_from_mwaa_paths_only(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads(res.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    assert report["dags"] == ["edgesense_archive", "edgesense_ingest", "edgesense_ops", "edgesense_reconcile", "edgesense_relabel", "edgesense_setup"]
+    assert report["dags"] == [
+        "edgesense_archive",
+        "edgesense_ingest",
+        "edgesense_ops",
+        "edgesense_reconcile",
+        "edgesense_relabel",
+        "edgesense_setup",
+    ]
     assert report["package"].startswith(str(root / "plugins"))
     assert report["sql"] == str(root / "plugins" / "edgesense" / "sql")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgesense.alarms import desired
+from edgesense.anomaly import SIGNALS
 from edgesense.aws.alarms import AlarmSync, sync_alarms
 from edgesense.aws.clients import AwsClients
 from edgesense.aws.dashboards import sync_dashboards
@@ -32,8 +33,6 @@ HOSTS_KEY = "_edgesense/ops/hosts.json"
 LOOKBACK = timedelta(hours=2)
 #: Event hours ahead of now that may hold minutes (the publisher sends up to 2 h ahead).
 LOOKAHEAD = timedelta(hours=2)
-#: The detector's signals, one AnomalyScore per host and signal (see edgesense.anomaly).
-SIGNALS = ("Requests", "ErrorRate5XX", "TurnAround")
 
 
 def target(settings: Settings, clients: AwsClients) -> Target:
