@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from edgesense.metrics import FAMILIES, METRICS
+from edgesense.metrics import FAMILIES, METRICS, ROLLUPS
 
 OTHER = "Other"
 HOUR_FMT = "%Y-%m-%dT%H"
@@ -86,7 +86,7 @@ def series_count(
         for name, (_, dims) in METRICS.items():
             if shape == "original" and dims == ("Host",):
                 continue  # the original's shape has no per-host totals
-            family = FAMILY_RANGES.get(name)
+            family = FAMILY_RANGES.get(name) or ROLLUPS.get(name)
             if family is not None and not family[0] <= status <= family[1]:
                 continue
             series[name].add(

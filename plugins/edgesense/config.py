@@ -106,6 +106,11 @@ class Settings:
             "doc": "The repair waits this long after a lost call was sent (CloudWatch may take 2 h to settle)"
         },
     )
+    repair_settle_old_hours: float = field(
+        default=50.0,
+        metadata={"doc": "The same wait for a call whose points were a day old or more when sent (CloudWatch may "
+                         "take 48 h to show those)"},
+    )  # fmt: skip
     reject_threshold: float = field(
         default=0.05, metadata={"doc": "Fail a run when rejected lines / all lines exceed this"}
     )
@@ -228,8 +233,14 @@ class Settings:
             raise ValueError("EDGESENSE_SETTLE_SECONDS and EDGESENSE_PREFIX_LOOKBACK_MINUTES must be >= 0")
         if self.duckdb_threads < 1:
             raise ValueError("EDGESENSE_DUCKDB_THREADS must be >= 1")
-        if self.repair_settle_minutes < 0:
-            raise ValueError("EDGESENSE_REPAIR_SETTLE_MINUTES must be >= 0")
+        if self.repair_settle_minutes < 0 or self.repair_settle_old_hours < 0:
+            raise ValueError(
+                "EDGESENSE_REPAIR_SETTLE_MINUTES and EDGESENSE_REPAIR_SETTLE_OLD_HOURS must be >= 0"
+            )
+        if not 1 <= self.alarm_stopped_minutes <= 1440:
+            raise ValueError(
+                "EDGESENSE_ALARM_STOPPED_MINUTES must be from 1 to 1440 (an alarm looks back a day at most)"
+            )
         if not 0 <= self.alarm_reject_ratio <= 1:
             raise ValueError("EDGESENSE_ALARM_REJECT_RATIO must be between 0 and 1")
         for name in ("alarm_stopped_minutes", "host_quiet_hours", "alarm_ingest_lag_seconds", "anomaly_threshold",

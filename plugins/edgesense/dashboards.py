@@ -62,9 +62,16 @@ def insights(t: Target, metric: str, group_by: str = "Host", *, top: int | None 
     return query + (f" ORDER BY SUM() DESC LIMIT {int(top)}" if top else "")
 
 
-def search(t: Target, metric: str, stat: str) -> str:
-    dims = ",".join(t.dims(metric))
-    return f"SEARCH('{{{t.namespace},{dims}}} MetricName=\"{metric}\"', '{stat}', {PERIOD})"
+def schema(t: Target, dims: tuple[str, ...]) -> str:
+    """A SEARCH schema, ``{"namespace",Dim,…}``: the namespace quoted (it has / and -) and checked."""
+    if not NAMESPACE.fullmatch(t.namespace) or '"' in t.namespace:
+        raise ValueError(f"namespace {t.namespace!r} is outside CloudWatch's alphabet")
+    return "{" + ",".join([_q(t.namespace), *dims]) + "}"
+
+
+def search(t: Target, metric: str, stat: str, dims: tuple[str, ...] | None = None) -> str:
+    """``SEARCH`` of one metric over its dimension set; the metric name comes from METRICS."""
+    return f"SEARCH('{schema(t, dims or t.dims(metric))} MetricName=\"{metric}\"', '{stat}', {PERIOD})"
 
 
 def _widget(
@@ -97,12 +104,9 @@ def ratio_widget(t: Target, title: str, part: str, whole: str, hosts: list[str])
     for name in (part, whole):
         if t.dims(name) != ("Host",):
             raise ValueError(f"{name} is not a per-host metric in the {t.shape} shape")
-    every = f"{{{t.namespace},Host}}"
     metrics: list[list[Any]] = [
-        [{"expression": f"SEARCH('{every} MetricName=\"{part}\"', 'Sum', {PERIOD})", "id": "pall",
-          "visible": False}],
-        [{"expression": f"SEARCH('{every} MetricName=\"{whole}\"', 'Sum', {PERIOD})", "id": "wall",
-          "visible": False}],
+        [{"expression": search(t, part, "Sum"), "id": "pall", "visible": False}],
+        [{"expression": search(t, whole, "Sum"), "id": "wall", "visible": False}],
         [{"expression": "100 * SUM(pall) / SUM(wall)", "id": "all", "label": "all hosts"}],
     ]  # fmt: skip
     for i, host in enumerate(hosts[:MAX_HOSTS_PER_WIDGET]):
@@ -157,10 +161,9 @@ def pipeline(t: Target, threshold: float) -> dict[str, Any]:
         }
         for name in PIPELINE_METRICS
     ]
-    dims = ",".join(t.dims("AnomalyScore"))
     widgets.append(_widget(
         t, "Anomaly scores, per host and signal (robust deviations from the baseline)",
-        [("", f"SEARCH('{{{t.namespace},{dims}}} MetricName=\"AnomalyScore\"', 'Maximum', {PERIOD})")],
+        [("", search(t, "AnomalyScore", "Maximum"))],
         annotations={"horizontal": [{"label": "alarm threshold", "value": threshold}]},
     ))  # fmt: skip
     return {"start": "-PT6H", "widgets": widgets}

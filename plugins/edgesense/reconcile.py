@@ -26,7 +26,8 @@ Key = tuple[datetime, str]  # (event minute, host)
 CallId = tuple[str, int]  # (batch id, call index)
 
 AMBIGUOUS = "ambiguous call (intent marker without done): CloudWatch lacks exactly what it carried"
-OUT_OF_WINDOW = "not in any plan: outside CloudWatch's 14-day window when the batch was planned"
+OUT_OF_WINDOW = ("not in any plan: outside CloudWatch's 14-day window when the batch was planned, or its batch "
+                 "has no plan")  # fmt: skip
 UNPUBLISHED = "planned but not sent yet (a call with no ledger marker: publishing failed or is running)"
 MORE_IN_CLOUDWATCH = (
     "CloudWatch holds more than was counted (sent twice, or by another writer); never repaired"
@@ -103,7 +104,10 @@ def compare(
         calls = tuple(sorted(c for c, carried in ledgers.ambiguous_calls.items() if key in carried))
         if missing < 0:
             reason = MORE_IN_CLOUDWATCH
-        elif calls and missing == ledgers.ambiguous[key]:
+        elif (calls and missing == ledgers.ambiguous[key] and not ledgers.unsent.get(key)
+              and ledgers.planned.get(key, 0.0) == n):  # fmt: skip
+            # Only when nothing else could explain the same shortfall: every counted request
+            # is in a plan, and no call of the minute is still unsent.
             reason = AMBIGUOUS
         elif missing == n - ledgers.planned.get(key, 0.0):
             reason = OUT_OF_WINDOW
@@ -123,10 +127,11 @@ def repairable(mismatches: Iterable[Mismatch], ledgers: Ledgers) -> list[CallId]
     return sorted(c for c, carried in ledgers.ambiguous_calls.items() if set(carried) <= explained)
 
 
-def landed(mismatches: Iterable[Mismatch], ledgers: Ledgers) -> list[CallId]:
-    """Ambiguous calls that certainly landed: no minute they touch is short at all."""
+def landed(mismatches: Iterable[Mismatch], ledgers: Ledgers, compared: set[Key]) -> list[CallId]:
+    """Ambiguous calls that certainly landed: every minute they touch was compared, none is short."""
     short = {(m.minute, m.host) for m in mismatches if m.missing > 0}
-    return sorted(c for c, carried in ledgers.ambiguous_calls.items() if not set(carried) & short)
+    return sorted(c for c, carried in ledgers.ambiguous_calls.items()
+                  if set(carried) <= compared and not set(carried) & short)  # fmt: skip
 
 
 @dataclass(frozen=True)

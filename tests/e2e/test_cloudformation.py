@@ -145,7 +145,7 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
         "MwaaPublishMetrics", "MwaaLogs", "MwaaCeleryQueues", "MwaaCeleryQueueKeys", "MwaaSourceBucketRead",
         "MwaaAccountPublicAccessBlock", "IngestBucketList", "IngestObjectsRead", "StoreBucketList",
         "StoreObjectsReadWrite", "StoreObjectsDeleteStale", "RulesTable", "GlueCatalog", "CloudWatchMetrics",
-        "AlarmTopicPublish", "CloudWatchAlarms", "CloudWatchDashboards",
+        "AlarmTopicPublish", "CloudWatchAlarms", "CloudWatchDashboards", "CloudWatchRead",
     }  # fmt: skip
     assert (
         statements["CloudWatchAlarms"]["Resource"]

@@ -112,3 +112,17 @@ def test_a_changed_threshold_updates_only_the_alarms_it_governs(ingested, aws, m
     changed = put_alarms(Settings.from_env(), hosts)
     assert changed.updated == [f"edgesense-test-5xx-rate-{h}" for h in sorted(HOSTS)]
     assert managed_alarms(aws.cw)["edgesense-test-5xx-rate-api.example.abc"]["Threshold"] == 2.0
+
+
+def test_an_alarm_of_someone_else_under_a_wanted_name_is_never_overwritten(ingested, aws):
+    settings = Settings.from_env()
+    hosts = refresh_hosts(settings)
+    mine = "edgesense-test-5xx-rate-www.example.abc"
+    aws.cw.put_metric_alarm(AlarmName=mine, MetricName="x", Namespace="y", Statistic="Sum", Period=60,
+                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")  # fmt: skip
+
+    result = put_alarms(settings, hosts)
+    assert result.taken == [mine]
+    assert mine not in result.created
+    assert managed_alarms(aws.cw)[mine]["MetricName"] == "x"
+    assert put_alarms(settings, hosts).deleted == []

@@ -35,7 +35,7 @@ def test_the_5xx_rate_is_metric_math_over_the_hosts_rollups_with_a_minimum_of_re
     }  # fmt: skip
     assert metrics["requests"]["MetricStat"]["Metric"]["MetricName"] == "Requests"
     assert rate.request["Threshold"] == 2.5
-    assert len([m for m in rate.request["Metrics"] if "MetricStat" in m]) <= 10  # CloudWatch's hard limit
+    assert [m["Id"] for m in rate.request["Metrics"] if m["ReturnData"]] == ["result"]
 
 
 def test_a_stopped_pipeline_is_missing_data_treated_as_breaching():
@@ -84,6 +84,24 @@ def test_a_long_host_name_still_gives_a_valid_unique_alarm_name():
     assert len(a) <= MAX_NAME
     assert len(b) <= MAX_NAME
     assert a != b
+
+
+def test_every_request_keeps_cloudwatchs_limits_even_for_the_longest_host_name():
+    for alarm in wanted(["h" * 253], stopped_minutes=1440):
+        request = alarm.put_request("arn:aws:sns:us-east-1:123456789012:t")
+        assert len(request["AlarmName"]) <= 255
+        assert len(request["AlarmDescription"]) <= 1024
+        metrics = request.get("Metrics", [])
+        assert len([m for m in metrics if "MetricStat" in m]) <= 10
+        assert len([m for m in metrics if m["ReturnData"]]) == (1 if metrics else 0)
+        assert request["DatapointsToAlarm"] <= request["EvaluationPeriods"]
+        period = request.get("Period") or max(m["MetricStat"]["Period"] for m in metrics if "MetricStat" in m)
+        assert period * request["EvaluationPeriods"] <= 86400
+
+
+def test_a_stopped_alarm_longer_than_a_day_is_refused_by_the_settings():
+    with pytest.raises(ValueError, match="1440"):
+        Settings.from_env({"EDGESENSE_ALARM_STOPPED_MINUTES": "1441"})
 
 
 def test_thresholds_come_from_the_settings():

@@ -32,7 +32,7 @@ def test_every_pipeline_metric_has_a_widget_and_the_anomaly_scores_show_the_alar
         ["edgesense/prod/pipeline", name] for name in PIPELINE_METRICS
     ]
     assert anomaly["properties"]["metrics"][0][0]["expression"] == (
-        """SEARCH('{edgesense/prod,Host,Signal} MetricName="AnomalyScore"', 'Maximum', 60)"""
+        """SEARCH('{"edgesense/prod",Host,Signal} MetricName="AnomalyScore"', 'Maximum', 60)"""
     )
     assert anomaly["properties"]["annotations"]["horizontal"][0]["value"] == 7.5
 
@@ -110,7 +110,7 @@ def test_per_host_views_group_by_host_so_new_hosts_need_no_redeploy():
         'SELECT SUM("Response_5XX") FROM SCHEMA("edgesense/prod", "Host", "UrlPatternId") GROUP BY "Host"'
     )
     assert search(DEFAULT, "TurnAroundTime", "p95") == (
-        """SEARCH('{edgesense/prod,Host} MetricName="TurnAroundTime"', 'p95', 60)"""
+        """SEARCH('{"edgesense/prod",Host} MetricName="TurnAroundTime"', 'p95', 60)"""
     )
 
 
@@ -128,5 +128,8 @@ def test_a_namespace_outside_cloudwatchs_alphabet_or_an_unknown_grouping_is_refu
         insights(DEFAULT, "BytesSent", "UrlPatternId")
 
 
-def test_the_same_input_gives_the_same_bytes_so_a_put_can_be_skipped_when_nothing_changed():
-    assert bodies(DEFAULT, "prod") == bodies(DEFAULT, "prod")
+def test_search_quotes_the_namespace_which_has_slashes_and_hyphens_and_refuses_a_foreign_one():
+    original = search(ORIGINAL, "Response_5XX", "Sum")
+    assert original.startswith("""SEARCH('{"edgesense-prod/totals",ResponseCode,Host,UrlPatternId}""")
+    with pytest.raises(ValueError):
+        search(Target('x"} MetricName="y', "p"), "Response_5XX", "Sum")

@@ -200,7 +200,8 @@ def denies(policy: dict[str, Any], action: str, resource: str, context: dict[str
 
 #: Where the DAGs delete: stale Parquet of a reprocessed or relabelled batch, and the
 #: "intent" marker of a CloudWatch call that certainly did not reach CloudWatch.
-DELETABLE = ("requests/*", "minute_metrics/*", "unmatched_paths/*", "_edgesense/ledger/*.intent")
+DELETABLE = ("requests/*", "minute_metrics/*", "unmatched_paths/*", "_edgesense/ledger/*.intent",
+             "_edgesense/repair/*.intent")  # fmt: skip
 #: The exactly-once state the code writes only with If-None-Match or If-Match.
 CONDITIONAL_PREFIXES = (
     "_edgesense/manifests/",
@@ -208,6 +209,7 @@ CONDITIONAL_PREFIXES = (
     "_edgesense/ledger/",
     "_edgesense/plans/",
     "_edgesense/budget/",
+    "_edgesense/repair/",
 )
 TLS = {"aws:SecureTransport": "true"}
 #: A PutObject (or CompleteMultipartUpload) request, as S3 sets its condition keys.
@@ -478,6 +480,14 @@ def test_the_airflow_versions_are_the_ones_the_mwaa_bundle_builds(template):
     assert param["Default"] in MWAA_VERSIONS
 
 
+def test_the_role_may_read_metrics_back_in_its_own_region_only(stack):
+    """GetMetricData (the reconciliation) has no resource type: a region condition bounds it."""
+    assert allows(stack.statements, "cloudwatch:GetMetricData", "*", {"aws:RequestedRegion": REGION})
+    assert not allows(
+        stack.statements, "cloudwatch:GetMetricData", "*", {"aws:RequestedRegion": "ap-south-1"}
+    )
+
+
 def test_the_role_may_manage_exactly_the_alarms_and_dashboards_the_ops_dag_names_for_its_stage(stack):
     """Names from the code that makes them (edgesense.alarms, edgesense.dashboards), so the
     policy and the ops DAG cannot drift apart; another stage's or a user's alarm is out of reach."""
@@ -537,6 +547,7 @@ def test_delete_object_is_allowed_only_on_the_stale_parquet_tables_and_the_ledge
         "minute_metrics/dt=2026-11-01/x.parquet",
         "unmatched_paths/dt=2026-11-01/hour=00/x.parquet",
         "_edgesense/ledger/20261101T000000-20261101T000100-0/call-000003.intent",
+        "_edgesense/repair/20261101T000000-20261101T000100-0/call-000003.0123456789abcdef.intent",
     ):
         assert allows(stack.statements, "s3:DeleteObject", f"{store}/{key}", {}), key
 
@@ -550,6 +561,7 @@ def test_delete_object_is_not_allowed_on_the_manifests_plans_objects_or_any_othe
         "_edgesense/objects/logs/2026/11/01/00/x.gz.json",
         "_edgesense/budget/volumes.json",
         "_edgesense/ledger/20261101T000000-20261101T000100-0/call-000003.0123456789abcdef.done",
+        "_edgesense/repair/20261101T000000-20261101T000100-0/call-000003.0123456789abcdef.done",
         "_edgesense/locks/claim.lock",
         "_edgesense/rules/latest.json",
         "quarantine/logs/x.gz",

@@ -27,22 +27,29 @@ class AlarmSync:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    #: Wanted names already taken by an alarm that is not ours: left alone.
+    taken: list[str] = field(default_factory=list)
 
     def sentence(self) -> str:
         return (f"alarms: {len(self.created)} created, {len(self.updated)} updated, "
-                f"{len(self.unchanged)} unchanged, {len(self.deleted)} deleted")  # fmt: skip
+                f"{len(self.unchanged)} unchanged, {len(self.deleted)} deleted"
+                + (f", {len(self.taken)} left alone (the name is another alarm's)" if self.taken else ""))  # fmt: skip
 
 
-def existing(client: CloudWatchClient, stage: str) -> dict[str, dict]:
-    """Our metric alarms of ``stage``: name -> the described alarm."""
-    out = {}
+def existing(client: CloudWatchClient, stage: str) -> tuple[dict[str, dict], set[str]]:
+    """Our alarms of ``stage`` (name -> the described alarm), and the names under the prefix
+    that are someone else's: never overwritten, never deleted."""
+    ours: dict[str, dict] = {}
+    theirs: set[str] = set()
     for page in client.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=prefix(stage), AlarmTypes=["MetricAlarm"]
+        AlarmNamePrefix=prefix(stage), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
     ):
-        for alarm in page.get("MetricAlarms", ()):
+        for alarm in [*page.get("MetricAlarms", ()), *page.get("CompositeAlarms", ())]:
             if managed_digest(alarm.get("AlarmDescription"), stage) is not None:
-                out[alarm["AlarmName"]] = alarm
-    return out
+                ours[alarm["AlarmName"]] = alarm
+            else:
+                theirs.add(alarm["AlarmName"])
+    return ours, theirs
 
 
 def prefix(stage: str) -> str:
@@ -51,9 +58,14 @@ def prefix(stage: str) -> str:
 
 def sync_alarms(client: CloudWatchClient, stage: str, wanted: Sequence[Alarm], topic_arn: str) -> AlarmSync:
     """Put the alarms that are new or changed, delete ours (this stage's) that are no longer wanted."""
-    have, result = existing(client, stage), AlarmSync()
+    (have, theirs), result = existing(client, stage), AlarmSync()
     actions = [topic_arn] if topic_arn else []
     for alarm in wanted:
+        if alarm.name in theirs:
+            result.taken.append(alarm.name)
+            log.warning("alarm %s exists and is not edgesense_ops's: left alone (rename or delete it to let "
+                        "edgesense manage it)", alarm.name)  # fmt: skip
+            continue
         current = have.pop(alarm.name, None)
         if (current is not None and managed_digest(current.get("AlarmDescription"), stage) == alarm.digest
                 and current.get("AlarmActions", []) == actions):  # fmt: skip

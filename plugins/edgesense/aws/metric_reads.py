@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 MAX_QUERIES = 500
 
 
+class IncompleteRead(RuntimeError):
+    """CloudWatch did not answer every query completely: nothing may be concluded from the read."""
+
+
 def requests_per_minute(
     client: CloudWatchClient,
     namespace: str,
@@ -40,6 +44,11 @@ def requests_per_minute(
             MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
         ):
             for result in page["MetricDataResults"]:
+                # Anything but Complete (PartialData without a token, InternalError, Forbidden)
+                # would read missing points as zeros, and a landed call as lost.
+                if result.get("StatusCode", "Complete") != "Complete" and not page.get("NextToken"):
+                    raise IncompleteRead(f"GetMetricData returned {result.get('StatusCode')} for {hosts[result['Id']]}: "
+                                         f"{[m.get('Value') for m in page.get('Messages', [])]}")  # fmt: skip
                 for t, v in zip(result["Timestamps"], result["Values"], strict=True):
                     t = t.astimezone(UTC)
                     if start <= t < end:

@@ -24,8 +24,9 @@ from edgesense.aws.publish import LEDGER_PREFIX, Publisher, marker_key
 from edgesense.aws.s3 import STATE_PREFIX, get_json, put_json
 from edgesense.config import Settings
 from edgesense.history import MinuteHistory
-from edgesense.metrics import pipeline_datums, to_boto
-from edgesense.reconcile import Ledgers, Report, compare, landed, repairable
+from edgesense.metrics import Call, datum_time, pipeline_datums, to_boto
+from edgesense.plan import PlanConflict
+from edgesense.reconcile import Ledgers, Report, compare, landed, repairable, requests_of
 from edgesense.tasks.common import clients_for
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,15 @@ def _ledgers(c: AwsClients, settings: Settings, batches: list[str], namespace: s
     for bid in batches:
         plan = plans.load(bid)
         if plan is None:
+            log.warning(
+                "batch %s: in minute_metrics but without a plan: its minutes cannot be explained", bid
+            )
             continue
-        led = reader.ledger(bid, plan.plan_hash)
+        try:
+            led = reader.ledger(bid, plan.plan_hash)
+        except PlanConflict as exc:
+            log.error("%s: its calls are left out of the explanation", exc)
+            continue
         for i, call in enumerate(plan.calls):
             if call.namespace == namespace:
                 ledgers.add_call((bid, i), call, done=i in led["done"], intent=i in led["intent"])
@@ -95,10 +103,12 @@ def reconcile_range(settings: Settings, start: datetime, end: datetime, key: str
     ledgers = _ledgers(c, settings, batches, ns)
     held = requests_per_minute(c.cloudwatch, ns, list(ledgers.series.values()), start, end)
     mismatches = compare(counted, held, ledgers)
-    report = Report(label, ns, len(set(counted) | set(held)), tuple(mismatches),
-                    landed=tuple(f"{b}#{i}" for b, i in landed(mismatches, ledgers)))  # fmt: skip
+    compared = set(counted) | set(held)
+    report = Report(label, ns, len(compared), tuple(mismatches),
+                    landed=tuple(f"{b}#{i}" for b, i in landed(mismatches, ledgers, compared)))  # fmt: skip
     doc = report.to_json() | {"repairable": [f"{b}#{i}" for b, i in repairable(mismatches, ledgers)],
                               "batches": len(batches), "files": len(files), "generated_at": now.isoformat(),
+                              "series": list(ledgers.series.values()),
                               "sentence": report.sentence()}  # fmt: skip
     put_json(c.s3, settings.store_bucket, key, doc)
     # A level, stamped now: a retry publishes the same value again, and the dashboard takes the Maximum.
@@ -111,43 +121,80 @@ def reconcile_range(settings: Settings, start: datetime, end: datetime, key: str
     return doc
 
 
+def settle_time(call: Call, sent_at: datetime, settings: Settings) -> timedelta:
+    """How long after a call CloudWatch's sums can be trusted: points a day old or more when
+    sent can take 48 h to become queryable (PutMetricData's documentation), 3-24 h old 2 h."""
+    oldest = min((datum_time(d) for d in call.datums), default=sent_at)
+    if sent_at - oldest >= timedelta(hours=24):
+        return timedelta(hours=settings.repair_settle_old_hours)
+    return timedelta(minutes=settings.repair_settle_minutes)
+
+
+def still_short(c: AwsClients, namespace: str, call: Call, doc: dict[str, Any]) -> bool:
+    """Re-read the call's minutes now: CloudWatch must hold exactly what the report read there
+    (every series of the call's hosts), or the report is stale and nothing may be sent."""
+    carried = requests_of(call)
+    reported = {(datetime.fromisoformat(m["minute"]), m["host"]): m["cloudwatch"] for m in doc["mismatches"]}
+    if not set(carried) <= set(reported):
+        return False
+    hosts = {h for _, h in carried}
+    series = [
+        dims
+        for dims in doc.get("series", [])
+        if any(d["Name"] == "Host" and d["Value"] in hosts for d in dims)
+    ]
+    minutes = [m for m, _ in carried]
+    held = requests_per_minute(
+        c.cloudwatch, namespace, series, min(minutes), max(minutes) + timedelta(minutes=1)
+    )
+    return all(held.get(k, 0.0) == reported[k] for k in carried)
+
+
 def repair_day(settings: Settings, day: date, *, clients: AwsClients | None = None,
                now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """Send again, once, each call the day's report found certainly lost and settled."""
+    """Send again, once, each call the day's report found certainly lost, once it has settled
+    (measured against the report's own read) and CloudWatch still lacks it."""
     c, now = clients_for(settings, clients), now or datetime.now(UTC)
     doc = get_json(c.s3, settings.store_bucket, report_key(day))
     if doc is None:
         raise DayOutOfReach(f"no reconciliation report for {day}: run reconcile first")
+    read_at = datetime.fromisoformat(doc["generated_at"])
     plans = PlanStore(c.s3, settings.store_bucket)
     repairer = Publisher(c.cloudwatch, c.s3, settings.store_bucket, window=settings.cloudwatch_window,
                          base_delay=settings.publish_base_delay, max_attempts=settings.publish_max_attempts,
                          ledger_prefix=REPAIR_PREFIX)  # fmt: skip
-    settle = timedelta(minutes=settings.repair_settle_minutes)
-    repaired, waiting, already = [], [], []
+    repaired, waiting, already, changed = [], [], [], []
     for ref in doc.get("repairable", []):
         bid, _, index = ref.rpartition("#")
         i, plan = int(index), plans.load(bid)
-        h = plan.plan_hash
+        if plan is None or i >= len(plan.calls):
+            log.error("%s: its plan is gone or shorter than the report says: not repaired", ref)
+            continue
+        plan, h = plan.verified(), plan.plan_hash
         intent = get_json(c.s3, settings.store_bucket, marker_key(bid, i, "intent", h, LEDGER_PREFIX)) or {}
         sent_at = datetime.fromisoformat(intent["at"]) if intent.get("at") else now
-        if now - sent_at < settle:
+        settle = settle_time(plan.calls[i], sent_at, settings)
+        if read_at - sent_at < settle:
             waiting.append(ref)
-            log.info(
-                "%s: sent at %s, waits until %s for CloudWatch to settle", ref, sent_at, sent_at + settle
-            )
+            log.info("%s: sent at %s; the report's read (%s) is too early to trust until %s: reconcile again "
+                     "after that", ref, sent_at, read_at, sent_at + settle)  # fmt: skip
             continue
         led = repairer.ledger(bid, h)
         if i in led["intent"] or i in led["done"]:
             already.append(ref)
             log.info("%s: repaired before (or its repair's fate is unknown): never sent again", ref)
             continue
-        if repairer.send_call(bid, i, plan.calls[i], h) is not None:
+        if not still_short(c, settings.effective_namespace, plan.calls[i], doc):
+            changed.append(ref)
+            log.warning("%s: CloudWatch holds more than the report read: not repaired (reconcile again)", ref)
+            continue
+        kept = repairer.send_call(bid, i, plan.calls[i], h)
+        if kept is not None:
             repaired.append(ref)
-            log.warning(
-                "%s: repaired (%d datums sent again, exactly as planned)", ref, len(plan.calls[i].datums)
-            )
+            log.warning("%s: repaired: %d of its %d datums sent again exactly as planned (%d past CloudWatch's "
+                        "window)", ref, kept, len(plan.calls[i].datums), len(plan.calls[i].datums) - kept)  # fmt: skip
     doc |= {"repaired": sorted(set(doc.get("repaired", [])) | set(repaired)), "repair_waiting": waiting}
     put_json(c.s3, settings.store_bucket, report_key(day), doc)
-    log.info("%s: %d call(s) repaired, %d waiting to settle, %d repaired before", day, len(repaired),
-             len(waiting), len(already))  # fmt: skip
-    return {"repaired": repaired, "waiting": waiting, "already": already}
+    log.info("%s: %d call(s) repaired, %d waiting to settle, %d repaired before, %d changed since the report",
+             day, len(repaired), len(waiting), len(already), len(changed))  # fmt: skip
+    return {"repaired": repaired, "waiting": waiting, "already": already, "changed": changed}
