@@ -158,7 +158,13 @@ def test_the_stack_creates_buckets_table_role_and_topic(moto):
     assert statements["StoreObjectsDeleteStale"]["Action"] == "s3:DeleteObject"
     assert statements["StoreObjectsDeleteStale"]["Resource"] == [
         f"arn:aws:s3:::{store}/{pattern}"
-        for pattern in ("requests/*", "minute_metrics/*", "unmatched_paths/*", "_edgesense/ledger/*.intent")
+        for pattern in (
+            "requests/*",
+            "minute_metrics/*",
+            "unmatched_paths/*",
+            "_edgesense/ledger/*.intent",
+            "_edgesense/repair/*.intent",
+        )
     ]
     assert statements["RulesTable"]["Resource"] == table["TableArn"]
     assert statements["RulesTable"]["Action"] == [
@@ -236,6 +242,7 @@ def test_given_bucket_names_are_used_and_no_bucket_is_created(moto):
             "arn:aws:s3:::cdn-store/minute_metrics/*",
             "arn:aws:s3:::cdn-store/unmatched_paths/*",
             "arn:aws:s3:::cdn-store/_edgesense/ledger/*.intent",
+            "arn:aws:s3:::cdn-store/_edgesense/repair/*.intent",
         ],
         "MwaaSourceBucketRead": [SOURCE, f"{SOURCE}/*"],
     }
