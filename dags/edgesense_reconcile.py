@@ -22,23 +22,12 @@ A re-run is safe: the report is rewritten, a repaired call is never sent twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from edgesense import dag_helpers
 from edgesense.compat import AirflowFailException, Param, dag, task
 
 DAG_ID = "edgesense_reconcile"
-
-
-def the_day(params, data_interval_end):
-    """The `day` param, else the day before the run's interval end (03:00 UTC)."""
-    from datetime import date
-
-    raw = (params or {}).get("day")
-    if raw:
-        return date.fromisoformat(raw)
-    end = data_interval_end or datetime.now(UTC)
-    return (end - timedelta(days=1)).date()
 
 
 @dag(
@@ -68,10 +57,10 @@ def the_day(params, data_interval_end):
 def edgesense_reconcile():
     @task
     def reconcile(params=None, data_interval_end=None) -> str:
-        from edgesense.tasks.reconcile import DayOutOfReach, reconcile_day
+        from edgesense.tasks.reconcile import DayOutOfReach, day_to_reconcile, reconcile_day
 
-        day = the_day(params, data_interval_end)
         try:
+            day = day_to_reconcile((params or {}).get("day"), data_interval_end)
             return reconcile_day(dag_helpers.settings(), day)["day"]
         except DayOutOfReach as exc:
             raise AirflowFailException(str(exc)) from exc

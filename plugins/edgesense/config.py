@@ -243,14 +243,11 @@ class Settings:
             )
         if not 0 <= self.alarm_reject_ratio <= 1:
             raise ValueError("EDGESENSE_ALARM_REJECT_RATIO must be between 0 and 1")
-        for name in ("alarm_stopped_minutes", "host_quiet_hours", "alarm_ingest_lag_seconds", "anomaly_threshold",
-                     "alarm_error_rate_percent"):  # fmt: skip
-            if not getattr(self, name) > 0:
-                raise ValueError(f"EDGESENSE_{name.upper()} must be > 0")
         if not self.shard_mb > 0:
             raise ValueError("EDGESENSE_SHARD_MB must be > 0")
         for name in ("max_inflate_ratio", "max_object_inflated_mb", "max_batch_inflated_mb",
-                     "max_event_age_days", "max_event_ahead_hours"):  # fmt: skip
+                     "max_event_age_days", "max_event_ahead_hours", "host_quiet_hours",
+                     "alarm_ingest_lag_seconds", "anomaly_threshold", "alarm_error_rate_percent"):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ValueError(f"EDGESENSE_{name.upper()} must be > 0")
 

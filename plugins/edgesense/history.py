@@ -44,6 +44,7 @@ class MinuteHistory:
 
     def __init__(self, files: Sequence[Path], *, threads: int = 1, memory_limit: str = "512MB") -> None:
         self.session = Session(threads=threads, memory_limit=memory_limit)
+        self.files = len(files)
         self.empty = not files
         if files:
             self.session.run("ops/load_history.sql", {"files": [str(f) for f in files]})

@@ -11,6 +11,8 @@ import pytest
 from helpers import ROOT, airflow_major
 
 DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
+DAG_IDS = ("edgesense_ingest", "edgesense_archive", "edgesense_setup", "edgesense_relabel", "edgesense_ops",
+           "edgesense_reconcile")  # fmt: skip
 APPROVED_TAGS = {"edgesense", "cdn-logs", "cloudwatch", "setup", "rules", "operations"}
 #: Ingest and archive must catch up: each interval's objects are only claimed (and its batches
 #: only archived) by that interval's run.
@@ -29,27 +31,10 @@ def dagbag():
 
 def test_the_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {
-        "edgesense_ingest",
-        "edgesense_archive",
-        "edgesense_setup",
-        "edgesense_relabel",
-        "edgesense_ops",
-        "edgesense_reconcile",
-    }
+    assert set(dagbag.dag_ids) == set(DAG_IDS)
 
 
-@pytest.mark.parametrize(
-    "dag_id",
-    [
-        "edgesense_ingest",
-        "edgesense_archive",
-        "edgesense_setup",
-        "edgesense_relabel",
-        "edgesense_ops",
-        "edgesense_reconcile",
-    ],
-)
+@pytest.mark.parametrize("dag_id", DAG_IDS)
 def test_every_dag_has_an_owner_retries_tags_and_docs(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert len(dag.doc_md or "") > 200

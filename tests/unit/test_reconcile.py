@@ -182,3 +182,14 @@ def test_an_incomplete_cloudwatch_read_stops_the_reconciliation_instead_of_readi
     )
     with pytest.raises(IncompleteRead, match="InternalError"):
         requests_per_minute(bad, "edgesense/prod", dims, m(0), m(1))
+
+
+def test_the_day_is_the_param_or_the_day_before_the_runs_interval_end_and_a_bad_one_is_named():
+    import pytest
+
+    from edgesense.tasks.reconcile import DayOutOfReach, day_to_reconcile
+
+    assert day_to_reconcile("2026-11-30", None).isoformat() == "2026-11-30"
+    assert day_to_reconcile(None, datetime(2026, 12, 1, 3, 0, tzinfo=UTC)).isoformat() == "2026-11-30"
+    with pytest.raises(DayOutOfReach, match="'yesterday' is not a date"):
+        day_to_reconcile("yesterday", None)

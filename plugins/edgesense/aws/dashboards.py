@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from edgesense.aws.s3 import error_code
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
@@ -21,10 +23,7 @@ def sync_dashboards(client: CloudWatchClient, bodies: dict[str, str]) -> dict[st
         try:
             current = client.get_dashboard(DashboardName=name)["DashboardBody"]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in (
-                "ResourceNotFound",
-                "ResourceNotFoundException",
-            ):
+            if error_code(exc) not in ("ResourceNotFound", "ResourceNotFoundException"):
                 raise
             current = None
         if current is not None and json.loads(current) == json.loads(body):

@@ -1,14 +1,21 @@
-"""What the task modules share: clients from settings, the batch source, Glue partitions."""
+"""What the task modules share: clients from settings, the batch source, Glue partitions,
+and ``minute_metrics`` read back."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from edgesense.aws.catalog import Catalog
 from edgesense.aws.clients import AwsClients
 from edgesense.aws.downloads import InflateLimits
+from edgesense.aws.history import download_minute_metrics
 from edgesense.aws.sources import BatchSource
 from edgesense.config import Settings
+from edgesense.history import MinuteHistory
 
 
 class BatchFailed(Exception):
@@ -46,3 +53,16 @@ def add_partitions_for(settings: Settings, table: str, partitions: list[list[str
     return catalog(settings, clients_for(settings, clients)).add_partitions(
         table, [tuple(p) for p in partitions]
     )
+
+
+@contextmanager
+def minute_history(settings: Settings, clients: AwsClients, start: datetime, end: datetime
+                   ) -> Iterator[MinuteHistory]:  # fmt: skip
+    """The ``minute_metrics`` of the event hours of ``[start, end)``, downloaded to scratch and
+    open in DuckDB with the settings' threads and memory; both go when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="edgesense-history-", dir=settings.work_dir or None) as tmp:
+        files = download_minute_metrics(clients.s3, settings.store_bucket, start, end, Path(tmp))
+        with MinuteHistory(
+            files, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+        ) as h:
+            yield h

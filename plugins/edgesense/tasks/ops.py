@@ -9,9 +9,7 @@ alarms until it has been quiet for ``EDGESENSE_HOST_QUIET_HOURS``.
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from edgesense.alarms import desired
@@ -19,12 +17,10 @@ from edgesense.anomaly import SIGNALS
 from edgesense.aws.alarms import AlarmSync, sync_alarms
 from edgesense.aws.clients import AwsClients
 from edgesense.aws.dashboards import sync_dashboards
-from edgesense.aws.history import download_minute_metrics
 from edgesense.aws.s3 import get_json, put_json
 from edgesense.config import Settings
 from edgesense.dashboards import Target, bodies
-from edgesense.history import MinuteHistory
-from edgesense.tasks.common import clients_for
+from edgesense.tasks.common import clients_for, minute_history
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +55,16 @@ def refresh_hosts(
 ) -> list[str]:
     """Hosts seen within the quiet period, busiest of the last hours first."""
     now = now or datetime.now(UTC)
-    s3 = clients_for(settings, clients).s3
-    with tempfile.TemporaryDirectory(prefix="edgesense-ops-", dir=settings.work_dir or None) as tmp:
-        files = download_minute_metrics(s3, settings.store_bucket, now - LOOKBACK, now + LOOKAHEAD, Path(tmp))
-        with MinuteHistory(
-            files, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
-        ) as h:
-            seen = h.hosts()
+    c = clients_for(settings, clients)
+    s3 = c.s3
+    with minute_history(settings, c, now - LOOKBACK, now + LOOKAHEAD) as h:
+        seen, files = h.hosts(), h.files
     registry = merge_hosts(get_json(s3, settings.store_bucket, HOSTS_KEY) or {}, seen, now,
                            timedelta(hours=settings.host_quiet_hours))  # fmt: skip
     put_json(s3, settings.store_bucket, HOSTS_KEY, registry)
     hosts = sorted(registry["hosts"], key=lambda n: (-registry["hosts"][n]["requests"], n))
     log.info("%d host(s) in %d minute_metrics file(s) of the last %s; %d within the quiet period of %d h",
-             len(seen), len(files), LOOKBACK, len(hosts), settings.host_quiet_hours)  # fmt: skip
+             len(seen), files, LOOKBACK, len(hosts), settings.host_quiet_hours)  # fmt: skip
     return hosts
 
 

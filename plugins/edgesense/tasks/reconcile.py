@@ -11,23 +11,19 @@ because CloudWatch may take up to 2 h to make late points queryable.
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from edgesense.aws.clients import AwsClients
-from edgesense.aws.history import download_minute_metrics
 from edgesense.aws.metric_reads import requests_per_minute
 from edgesense.aws.plans import PlanStore
 from edgesense.aws.publish import LEDGER_PREFIX, Publisher, marker_key
 from edgesense.aws.s3 import STATE_PREFIX, get_json, put_json
 from edgesense.config import Settings
-from edgesense.history import MinuteHistory
 from edgesense.metrics import Call, datum_time, pipeline_datums, to_boto
 from edgesense.plan import PlanConflict
 from edgesense.reconcile import Ledgers, Report, compare, landed, repairable, requests_of
-from edgesense.tasks.common import clients_for
+from edgesense.tasks.common import clients_for, minute_history
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +39,16 @@ class DayOutOfReach(ValueError):
 
 def report_key(day: date) -> str:
     return f"{REPORT_PREFIX}dt={day.isoformat()}.json"
+
+
+def day_to_reconcile(raw: str | None, interval_end: datetime | None, now: datetime | None = None) -> date:
+    """The ``day`` param, else the day before the run's interval end (the 03:00 UTC run: yesterday)."""
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError as exc:
+            raise DayOutOfReach(f"day {raw!r} is not a date (YYYY-MM-DD)") from exc
+    return ((interval_end or now or datetime.now(UTC)) - timedelta(days=1)).date()
 
 
 def check_day(day: date, now: datetime) -> tuple[datetime, datetime]:
@@ -93,13 +99,9 @@ def reconcile_range(settings: Settings, start: datetime, end: datetime, key: str
     """Compare ``[start, end)`` (the daily run, or the demo's minutes) and write the report to ``key``."""
     c, now = clients_for(settings, clients), now or datetime.now(UTC)
     ns = settings.effective_namespace
-    with tempfile.TemporaryDirectory(prefix="edgesense-reconcile-", dir=settings.work_dir or None) as tmp:
-        files = download_minute_metrics(c.s3, settings.store_bucket, start, end, Path(tmp))
-        with MinuteHistory(
-            files, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
-        ) as h:
-            counted = {(m.minute, m.host): float(m.requests) for m in h.host_minutes(start, end)}
-            batches = h.batches()
+    with minute_history(settings, c, start, end) as h:
+        counted = {(m.minute, m.host): float(m.requests) for m in h.host_minutes(start, end)}
+        batches, files = h.batches(), h.files
     ledgers = _ledgers(c, settings, batches, ns)
     held = requests_per_minute(c.cloudwatch, ns, list(ledgers.series.values()), start, end)
     mismatches = compare(counted, held, ledgers)
@@ -107,7 +109,7 @@ def reconcile_range(settings: Settings, start: datetime, end: datetime, key: str
     report = Report(label, ns, len(compared), tuple(mismatches),
                     landed=tuple(f"{b}#{i}" for b, i in landed(mismatches, ledgers, compared)))  # fmt: skip
     doc = report.to_json() | {"repairable": [f"{b}#{i}" for b, i in repairable(mismatches, ledgers)],
-                              "batches": len(batches), "files": len(files), "generated_at": now.isoformat(),
+                              "batches": len(batches), "files": files, "generated_at": now.isoformat(),
                               "series": list(ledgers.series.values()),
                               "sentence": report.sentence()}  # fmt: skip
     put_json(c.s3, settings.store_bucket, key, doc)
